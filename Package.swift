@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "LLMCache",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LLMCache", targets: ["LLMCache"]),
+        .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
+        .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
+        .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // zstd from Debian's libzstd-dev: compression of large cached values.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        // CBLAS from Debian's libopenblas-dev: matrix products of the embedding model.
+        .systemLibrary(
+            name: "CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "LLMCache",
+            dependencies: [
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "LLMCacheEmbeddings",
+            dependencies: ["LLMCache", "CBLAS", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "LLMCacheSQLite",
+            dependencies: ["LLMCache", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "LLMCacheCLI",
+            dependencies: [
+                "LLMCache",
+                "LLMCacheEmbeddings",
+                "LLMCacheSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/llm-cache"
+        ),
+        .testTarget(
+            name: "LLMCacheTests",
+            dependencies: ["LLMCache", .product(name: "Metrics", package: "swift-metrics")]
+        ),
+        .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache"]),
+    ]
+)

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct LLMCacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm-cache",
+        abstract: "Cache LLM responses: exact and semantic caching, memoization, invalidation.",
+        version: "0.1.0",
+        subcommands: [
+            DemoCommand.self,
+            BenchCommand.self,
+        ],
+        defaultSubcommand: nil
+    )
+}
