@@ -57,11 +57,13 @@ let package = Package(
             ],
             path: "Sources/llm-cache"
         ),
+        // The CacheStore conformance suite, written once and run by every backend's tests.
+        .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "Metrics", package: "swift-metrics")]
         ),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
-        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache"]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
     ]
 )
