@@ -112,6 +112,15 @@ public protocol CacheStore: Sendable {
 
     /// Where the store publishes evictions, expirations and invalidations.
     var events: CacheEventBus { get }
+
+    /// Whether every operation completes without waiting on I/O or another
+    /// process. ``LLMCache`` skips its time-out guard for such stores, keeping
+    /// timers off the hit path. Default `false`.
+    var isLocal: Bool { get }
+}
+
+extension CacheStore {
+    public var isLocal: Bool { false }
 }
 
 extension CacheStore {

@@ -1,0 +1,111 @@
+import Metrics
+import Synchronization
+
+/// A snapshot of what a cache has done and holds.
+public struct CacheStatistics: Hashable, Sendable {
+    /// Lookups answered from the cache.
+    public var hits: Int
+    /// Lookups that found nothing (or found a stale or undecodable entry).
+    public var misses: Int
+    /// Requests that skipped the cache on purpose (no-cache, sampling policy).
+    public var bypasses: Int
+    /// Store operations that failed and were turned into misses (fail open).
+    public var storeErrors: Int
+    /// Values not stored because they exceeded the maximum entry size.
+    public var rejectedEntries: Int
+    /// Computations that ran (misses minus callers who waited on another's run).
+    public var computations: Int
+    /// Callers that waited on a computation another caller had started.
+    public var sharedComputations: Int
+    /// The sum of the recorded compute time of every hit: time the cache saved.
+    public var timeSaved: Duration
+    /// What the store reports; `nil` when it could not be read.
+    public var store: StoreStatistics?
+
+    /// `hits / (hits + misses)`, or 0 before any lookup.
+    public var hitRatio: Double {
+        let total = hits + misses
+        return total == 0 ? 0 : Double(hits) / Double(total)
+    }
+}
+
+/// The facade's counters: atomics for the snapshot, swift-metrics for export.
+final class CacheCounters: Sendable {
+    let hits = Atomic<Int>(0)
+    let misses = Atomic<Int>(0)
+    let bypasses = Atomic<Int>(0)
+    let storeErrors = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let computations = Atomic<Int>(0)
+    let shared = Atomic<Int>(0)
+    let savedNanoseconds = Atomic<Int64>(0)
+
+    private let hitCounter: Counter
+    private let missCounter: Counter
+    private let bypassCounter: Counter
+    private let rejectedCounter: Counter
+    private let savedCounter: FloatingPointCounter
+    private let computeTimer: Metrics.Timer
+    private let label: String
+    let storedBytesGauge: Gauge
+    let entriesGauge: Gauge
+
+    init(label: String) {
+        self.label = label
+        hitCounter = Counter(label: "\(label)_hits_total")
+        missCounter = Counter(label: "\(label)_misses_total")
+        bypassCounter = Counter(label: "\(label)_bypasses_total")
+        rejectedCounter = Counter(label: "\(label)_rejected_entries_total")
+        savedCounter = FloatingPointCounter(label: "\(label)_time_saved_seconds_total")
+        computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds")
+        storedBytesGauge = Gauge(label: "\(label)_stored_bytes")
+        entriesGauge = Gauge(label: "\(label)_entries")
+    }
+
+    func hit(saved: Duration) {
+        hits.add(1, ordering: .relaxed)
+        let nanos = saved.nanoseconds
+        savedNanoseconds.add(nanos, ordering: .relaxed)
+        hitCounter.increment()
+        savedCounter.increment(by: Double(nanos) / 1e9)
+    }
+
+    func miss() {
+        misses.add(1, ordering: .relaxed)
+        missCounter.increment()
+    }
+
+    func bypass() {
+        bypasses.add(1, ordering: .relaxed)
+        bypassCounter.increment()
+    }
+
+    func storeError(operation: String) {
+        storeErrors.add(1, ordering: .relaxed)
+        Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)]).increment()
+    }
+
+    func rejectedEntry() {
+        rejected.add(1, ordering: .relaxed)
+        rejectedCounter.increment()
+    }
+
+    func computed(_ duration: Duration) {
+        computations.add(1, ordering: .relaxed)
+        computeTimer.recordNanoseconds(duration.nanoseconds)
+    }
+
+    func snapshot(store: StoreStatistics?) -> CacheStatistics {
+        CacheStatistics(
+            hits: hits.load(ordering: .relaxed),
+            misses: misses.load(ordering: .relaxed),
+            bypasses: bypasses.load(ordering: .relaxed),
+            storeErrors: storeErrors.load(ordering: .relaxed),
+            rejectedEntries: rejected.load(ordering: .relaxed),
+            computations: computations.load(ordering: .relaxed),
+            sharedComputations: shared.load(ordering: .relaxed),
+            timeSaved: .nanoseconds(savedNanoseconds.load(ordering: .relaxed)),
+            store: store
+        )
+    }
+}

@@ -1,0 +1,69 @@
+import CZstd
+import Foundation
+
+/// Transparent compression of large cached values with zstd.
+///
+/// Values at or above ``threshold`` bytes are compressed when that makes them
+/// smaller; others are stored as they are. zstd (Debian's libzstd) was chosen
+/// over zlib-based compress-nio: it needs no networking dependency in the core,
+/// and on LLM responses it compresses better and decompresses several times
+/// faster (figures in docs/BENCHMARKS.md). Thread-safe: every call uses its own
+/// zstd context.
+public struct Compression: Sendable, Hashable {
+    /// Values of at least this many bytes are compressed. Default 1024 (1 KiB).
+    public var threshold: Int
+    /// zstd level, 1 (fastest) to 19 (smallest). Default 3, zstd's own default.
+    public var level: Int32
+
+    /// Compresses values of 1 KiB and more at zstd level 3.
+    public static let `default` = Compression(threshold: 1024, level: 3)
+    /// Never compresses.
+    public static let disabled = Compression(threshold: .max, level: 3)
+
+    public init(threshold: Int = 1024, level: Int32 = 3) {
+        self.threshold = threshold
+        self.level = level
+    }
+
+    /// Encodes `value` for storage: zstd when it is large enough and shrinks,
+    /// otherwise unchanged.
+    public func encode(_ value: Data) -> (bytes: Data, encoding: ValueEncoding) {
+        guard value.count >= threshold else { return (value, .identity) }
+        let bound = ZSTD_compressBound(value.count)
+        var output = Data(count: bound)
+        let written = output.withUnsafeMutableBytes { out in
+            value.withUnsafeBytes { input in
+                ZSTD_compress(out.baseAddress, bound, input.baseAddress, value.count, level)
+            }
+        }
+        guard ZSTD_isError(written) == 0, written < value.count else { return (value, .identity) }
+        output.count = written
+        return (output, .zstd)
+    }
+
+    /// Restores a stored value to its original bytes.
+    ///
+    /// - Throws: ``CacheError/Code/corruptData`` when the bytes do not decode to
+    ///   exactly `rawSize` bytes, and ``CacheError/Code/unsupportedVersion`` for
+    ///   an encoding this version does not know.
+    public static func decode(_ bytes: Data, encoding: ValueEncoding, rawSize: Int) throws -> Data {
+        if encoding == .identity { return bytes }
+        guard encoding == .zstd else {
+            throw CacheError(.unsupportedVersion, "value encoding '\(encoding)' is not known to this version; upgrade llm-cache")
+        }
+        guard rawSize >= 0, rawSize <= 1 << 31 else {
+            throw CacheError(.corruptData, "a compressed value claims \(rawSize) bytes; the entry is damaged and should be deleted")
+        }
+        var output = Data(count: rawSize)
+        let written = output.withUnsafeMutableBytes { out in
+            bytes.withUnsafeBytes { input in
+                ZSTD_decompress(out.baseAddress, rawSize, input.baseAddress, bytes.count)
+            }
+        }
+        guard ZSTD_isError(written) == 0, written == rawSize else {
+            let reason = ZSTD_isError(written) != 0 ? String(cString: ZSTD_getErrorName(written)) : "\(written) bytes instead of \(rawSize)"
+            throw CacheError(.corruptData, "a compressed value does not decode (\(reason)); the entry is damaged and should be deleted")
+        }
+        return output
+    }
+}
