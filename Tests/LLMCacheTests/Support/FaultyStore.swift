@@ -24,8 +24,8 @@ final class FaultyStore: CacheStore {
         case .none: return
         case .fail: throw CacheError(.backendUnavailable, "injected failure")
         case .hang:
-            // Ignores cancellation on purpose: a hung backend does not cooperate.
-            while true { try? await Task.sleep(for: .seconds(3600)) }
+            // Never resumes and ignores cancellation: a hung backend does not cooperate.
+            await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
         }
     }
 
