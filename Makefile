@@ -1,0 +1,39 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+# Everything they need is installed by `make deps`, idempotently.
+
+SWIFT ?= swift
+BIN_DEBUG = .build/debug/llm-cache
+BIN_RELEASE = .build/release/llm-cache
+
+.PHONY: run test deps model build release bench clean
+
+## Install system packages and the embedding model (idempotent).
+deps:
+	@scripts/install-deps.sh
+	@scripts/install-model.sh
+
+## Build and run the demonstration of the library on the embedded defaults.
+run: deps
+	$(SWIFT) build --product llm-cache
+	$(BIN_DEBUG) demo
+
+## Install what the tests need, then build and run every test.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Release build and every benchmark; figures go to standard output.
+bench: deps
+	$(SWIFT) build -c release --product llm-cache
+	$(BIN_RELEASE) bench memory
+	$(BIN_RELEASE) bench embed
+	$(BIN_RELEASE) bench sqlite
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product llm-cache
+
+clean:
+	rm -rf .build

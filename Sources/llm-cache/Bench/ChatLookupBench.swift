@@ -1,0 +1,53 @@
+import Foundation
+import LLMCache
+
+/// A realistic chat request of about 1 KiB: a system prompt, two turns of
+/// history, a tool definition and sampling parameters.
+func sampleChatRequest(variant: Int) -> [UInt8] {
+    let json = """
+    {"model":"gpt-4o-mini","temperature":0.2,"top_p":1,"max_tokens":512,"seed":7,\
+    "messages":[{"role":"system","content":"You are a concise assistant for an online bookshop. Answer in two sentences \
+    at most, cite the catalogue number when you mention a book, and never invent prices."},\
+    {"role":"user","content":"Do you have any introductions to distributed systems for someone who knows Python?"},\
+    {"role":"assistant","content":"Yes: 'Designing Data-Intensive Applications' (CAT-1182) is the usual first read, \
+    and 'Distributed Systems for Practitioners' (CAT-2291) is shorter."},\
+    {"role":"user","content":"Which of the two is better for a reading group of five people, question \(variant)?"}],\
+    "tools":[{"type":"function","function":{"name":"lookup_stock","description":"Stock level of a catalogue number",\
+    "parameters":{"type":"object","properties":{"catalogue_number":{"type":"string"}},"required":["catalogue_number"]}}}]}
+    """
+    return Array(json.utf8)
+}
+
+/// Full lookups per second on one thread: parse and validate the request body,
+/// fingerprint it (canonical encoding + SHA-256), and read the store.
+func measureChatLookups(store: any CacheStore, seconds: Double) async throws -> (lookupsPerSecond: Double, fingerprintsPerSecond: Double, requestBytes: Int) {
+    let fingerprint = Fingerprint()
+    let bodies = (0..<64).map(sampleChatRequest(variant:))
+    for body in bodies {
+        let key = fingerprint.key(for: try LLMRequest(json: body), namespace: "bench")
+        try await store.set(CacheEntry(key: key, value: Data(repeating: 0x61, count: 1024), namespace: "bench", model: "gpt-4o-mini", createdAt: SystemCacheClock().now(), expiresAt: SystemCacheClock().now() + .seconds(3600)))
+    }
+
+    func run(_ body: ([UInt8]) async throws -> Void) async throws -> Double {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        var operations = 0
+        let start = clock.now
+        while clock.now < deadline {
+            for index in 0..<256 { try await body(bodies[index & 63]) }
+            operations += 256
+        }
+        return Double(operations) / (clock.now - start).seconds
+    }
+
+    var hits = 0
+    let lookups = try await run { body in
+        let key = fingerprint.key(for: try LLMRequest(json: body), namespace: "bench")
+        if try await store.get(key) != nil { hits += 1 }
+    }
+    precondition(hits > 0, "the lookup benchmark found nothing it stored")
+    let fingerprints = try await run { body in
+        _ = fingerprint.key(for: try LLMRequest(json: body), namespace: "bench")
+    }
+    return (lookups, fingerprints, bodies[0].count)
+}
