@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LLMCache", targets: ["LLMCache"]),
         .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
+        .library(name: "LLMCacheRedis", targets: ["LLMCacheRedis"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
     dependencies: [
@@ -16,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // zstd from Debian's libzstd-dev: compression of large cached values.
@@ -46,12 +50,25 @@ let package = Package(
             name: "LLMCacheSQLite",
             dependencies: ["LLMCache", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
         ),
+        // RESP client on SwiftNIO and the shared, networked RedisStore.
+        .target(
+            name: "LLMCacheRedis",
+            dependencies: [
+                "LLMCache",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "LLMCacheCLI",
             dependencies: [
                 "LLMCache",
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
+                "LLMCacheRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -65,5 +82,12 @@ let package = Package(
         ),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
         .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
+        .testTarget(
+            name: "LLMCacheRedisTests",
+            dependencies: [
+                "LLMCacheRedis", "LLMCache", "LLMCacheConformance",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -1,0 +1,197 @@
+import NIOCore
+
+/// Reads RESP2 and RESP3 values from a byte buffer, one complete value at a time.
+///
+/// Frames may arrive split across any number of reads: ``parse(_:)`` returns
+/// `nil` without consuming anything until a whole value is buffered. RESP3
+/// attributes (`|`) are read and dropped, as the protocol allows clients to do.
+struct RESPParser {
+    /// Deeper nesting than this is treated as a protocol violation rather than
+    /// risking the stack on a hostile or corrupt stream.
+    static let maximumDepth = 64
+
+    /// Parses one value from the front of `buffer`, moving its reader index past
+    /// it; returns `nil` (buffer untouched) when the value is not complete yet.
+    static func parse(_ buffer: inout ByteBuffer) throws(RedisError) -> RESPValue? {
+        var cursor = buffer.readerIndex
+        guard let value = try parseValue(buffer, at: &cursor, depth: 0) else { return nil }
+        buffer.moveReaderIndex(to: cursor)
+        return value
+    }
+
+    private static func violation(_ message: String) -> RedisError {
+        RedisError(.protocolViolation, "the server sent malformed RESP: \(message); the connection is closed and will be reopened")
+    }
+
+    /// The bytes of the line starting at `cursor`, without its CRLF; `nil` when
+    /// the CRLF has not arrived yet.
+    private static func line(_ buffer: ByteBuffer, at cursor: inout Int) -> ByteBufferView? {
+        let end = buffer.writerIndex
+        var index = cursor
+        while index + 1 < end {
+            // Scanning the view is the hot loop of reply parsing.
+            if buffer.getInteger(at: index, as: UInt8.self) == UInt8(ascii: "\r"),
+               buffer.getInteger(at: index + 1, as: UInt8.self) == UInt8(ascii: "\n") {
+                let view = buffer.viewBytes(at: cursor, length: index - cursor)
+                cursor = index + 2
+                return view
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func integer(_ view: ByteBufferView) throws(RedisError) -> Int64 {
+        var negative = false
+        var value: Int64 = 0
+        var digits = 0
+        for (offset, byte) in view.enumerated() {
+            if offset == 0 && (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")) {
+                negative = byte == UInt8(ascii: "-")
+                continue
+            }
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
+                throw violation("'\(String(decoding: view, as: UTF8.self))' is not an integer")
+            }
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !o1 && !o2 else { throw violation("integer '\(String(decoding: view, as: UTF8.self))' overflows 64 bits") }
+            value = sum
+            digits += 1
+        }
+        guard digits > 0 else { throw violation("an empty integer") }
+        return negative ? -value : value
+    }
+
+    /// A length-prefixed payload (bulk string, blob error, verbatim string):
+    /// `nil` when incomplete; `.some(nil)` for the RESP2 null (`-1`).
+    private static func blob(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> ByteBuffer?? {
+        guard let header = line(buffer, at: &cursor) else { return nil }
+        let length = try integer(header)
+        if length == -1 { return .some(nil) }
+        guard length >= 0, length <= Int64(Int32.max) else { throw violation("bulk length \(length)") }
+        let count = Int(length)
+        guard buffer.writerIndex - cursor >= count + 2 else { return nil }
+        guard buffer.getInteger(at: cursor + count, as: UInt8.self) == UInt8(ascii: "\r"),
+              buffer.getInteger(at: cursor + count + 1, as: UInt8.self) == UInt8(ascii: "\n") else {
+            throw violation("a bulk string of \(count) bytes is not followed by CRLF")
+        }
+        let slice = buffer.getSlice(at: cursor, length: count)!
+        cursor += count + 2
+        return .some(slice)
+    }
+
+    private static func aggregate(_ buffer: ByteBuffer, count: Int, at cursor: inout Int, depth: Int) throws(RedisError) -> [RESPValue]? {
+        var values: [RESPValue] = []
+        values.reserveCapacity(min(count, 1024))
+        for _ in 0..<count {
+            guard let value = try parseValue(buffer, at: &cursor, depth: depth + 1) else { return nil }
+            values.append(value)
+        }
+        return values
+    }
+
+    private static func count(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> Int?? {
+        guard let header = line(buffer, at: &cursor) else { return nil }
+        let count = try integer(header)
+        if count == -1 { return .some(nil) }
+        guard count >= 0, count <= Int64(Int32.max) else { throw violation("aggregate length \(count)") }
+        return .some(Int(count))
+    }
+
+    private static func parseValue(_ buffer: ByteBuffer, at cursor: inout Int, depth: Int) throws(RedisError) -> RESPValue? {
+        guard depth < maximumDepth else { throw violation("nesting deeper than \(maximumDepth) levels") }
+        guard cursor < buffer.writerIndex, let type = buffer.getInteger(at: cursor, as: UInt8.self) else { return nil }
+        var position = cursor + 1
+        let value: RESPValue
+        switch type {
+        case UInt8(ascii: "+"):
+            guard let text = line(buffer, at: &position) else { return nil }
+            value = .simpleString(String(decoding: text, as: UTF8.self))
+        case UInt8(ascii: "-"):
+            guard let text = line(buffer, at: &position) else { return nil }
+            value = .error(String(decoding: text, as: UTF8.self))
+        case UInt8(ascii: ":"):
+            guard let text = line(buffer, at: &position) else { return nil }
+            value = .integer(try integer(text))
+        case UInt8(ascii: "$"):
+            guard let payload = try blob(buffer, at: &position) else { return nil }
+            value = payload.map(RESPValue.bulkString) ?? .null
+        case UInt8(ascii: "!"):
+            guard let payload = try blob(buffer, at: &position) else { return nil }
+            value = .error(payload.map { String(buffer: $0) } ?? "")
+        case UInt8(ascii: "="):
+            guard let payload = try blob(buffer, at: &position) else { return nil }
+            guard let payload else { value = .null; break }
+            let text = String(buffer: payload)
+            guard payload.readableBytes >= 4, text.utf8.dropFirst(3).first == UInt8(ascii: ":") else {
+                throw violation("a verbatim string without its 3-letter format prefix")
+            }
+            value = .verbatimString(format: String(text.prefix(3)), text: String(text.dropFirst(4)))
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
+            guard let count = try count(buffer, at: &position) else { return nil }
+            guard let count else { value = .null; break }
+            guard let values = try aggregate(buffer, count: count, at: &position, depth: depth) else { return nil }
+            value = type == UInt8(ascii: "*") ? .array(values) : type == UInt8(ascii: "~") ? .set(values) : .push(values)
+        case UInt8(ascii: "%"), UInt8(ascii: "|"):
+            guard let count = try count(buffer, at: &position) else { return nil }
+            guard let count else { value = .null; break }
+            guard let flat = try aggregate(buffer, count: count * 2, at: &position, depth: depth) else { return nil }
+            if type == UInt8(ascii: "|") {
+                // An attribute annotates the value that follows it; keep only that value.
+                guard let annotated = try parseValue(buffer, at: &position, depth: depth + 1) else { return nil }
+                value = annotated
+            } else {
+                value = .map(stride(from: 0, to: flat.count, by: 2).map { (key: flat[$0], value: flat[$0 + 1]) })
+            }
+        case UInt8(ascii: "_"):
+            guard let text = line(buffer, at: &position) else { return nil }
+            guard text.isEmpty else { throw violation("a null with a payload") }
+            value = .null
+        case UInt8(ascii: "#"):
+            guard let text = line(buffer, at: &position) else { return nil }
+            switch String(decoding: text, as: UTF8.self) {
+            case "t": value = .boolean(true)
+            case "f": value = .boolean(false)
+            case let other: throw violation("boolean '\(other)'")
+            }
+        case UInt8(ascii: ","):
+            guard let text = line(buffer, at: &position) else { return nil }
+            let string = String(decoding: text, as: UTF8.self)
+            switch string {
+            case "inf", "+inf": value = .double(.infinity)
+            case "-inf": value = .double(-.infinity)
+            case "nan", "-nan": value = .double(.nan)
+            default:
+                guard let double = Double(string) else { throw violation("double '\(string)'") }
+                value = .double(double)
+            }
+        case UInt8(ascii: "("):
+            guard let text = line(buffer, at: &position) else { return nil }
+            let digits = String(decoding: text, as: UTF8.self)
+            guard !digits.isEmpty, digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isWholeNumber) else {
+                throw violation("big number '\(digits)'")
+            }
+            value = .bigNumber(digits)
+        default:
+            throw violation("unknown type byte 0x\(String(type, radix: 16))")
+        }
+        cursor = position
+        return value
+    }
+}
+
+/// Turns the byte stream from the server into ``RESPValue``s.
+struct RESPDecoder: ByteToMessageDecoder {
+    typealias InboundOut = RESPValue
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let value = try RESPParser.parse(&buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(value))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}

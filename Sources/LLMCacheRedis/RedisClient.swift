@@ -1,0 +1,257 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// A Redis client on SwiftNIO: pooled, pipelined connections, timeouts, a
+/// circuit breaker, AUTH/ACL, SELECT, TLS and pub/sub.
+///
+/// ```swift
+/// let client = try RedisClient(configuration: .init(url: "redis://localhost:6379"))
+/// _ = try await client.send("SET", "greeting", "hello")
+/// let value = try await client.send("GET", "greeting").string   // "hello"
+/// await client.shutdown()
+/// ```
+///
+/// Every command ends within ``Configuration/Timeouts-swift.struct/command``:
+/// with the reply, a server error (``RedisError/Code/server`` with the server's
+/// message), or a connection error. After repeated connection failures the
+/// circuit breaker fails commands at once, then probes with exponential
+/// back-off and resumes by itself when the server is back.
+///
+/// Thread-safe: share one client across the whole program. Conforms to
+/// ServiceLifecycle's `Service`: `run()` waits for graceful shutdown, then
+/// closes every connection; or call ``shutdown()`` yourself.
+public final class RedisClient: Sendable, Service {
+    /// The settings the client was made with.
+    public let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let sslContext: NIOSSLContext?
+    private let pool: RedisConnectionPool
+    private let breaker: Mutex<CircuitBreakerState>
+    private let logger: Logger
+
+    /// Creates a client; connections open lazily on first use.
+    ///
+    /// - Parameters:
+    ///   - eventLoopGroup: where I/O runs; default the shared NIO singleton group.
+    ///   - logger: connection failures and breaker transitions are logged at `warning`.
+    /// - Throws: ``RedisError/Code/invalidConfiguration`` for out-of-range settings
+    ///   or a TLS configuration NIOSSL rejects.
+    public init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "llm-cache.redis")
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.group = eventLoopGroup
+        self.logger = logger
+        if let tls = configuration.tls {
+            do {
+                sslContext = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw RedisError(.invalidConfiguration, "the TLS configuration was refused: \(error)")
+            }
+        } else {
+            sslContext = nil
+        }
+        breaker = Mutex(CircuitBreakerState(
+            threshold: configuration.circuitBreaker.failureThreshold,
+            coolDown: configuration.circuitBreaker.coolDown,
+            maximumCoolDown: configuration.circuitBreaker.maximumCoolDown
+        ))
+        let sslContext = self.sslContext
+        pool = RedisConnectionPool(
+            size: configuration.pool.size,
+            leasedLimit: configuration.pool.leasedConnections,
+            acquireTimeout: configuration.timeouts.acquire
+        ) { [configuration, eventLoopGroup, logger] onClose throws(RedisError) in
+            let box = ConnectionBox()
+            let connection = try await RedisConnection.connect(
+                configuration: configuration,
+                sslContext: sslContext,
+                group: eventLoopGroup,
+                onClose: { error in
+                    logger.debug("redis connection closed", metadata: ["endpoint": "\(configuration.endpoint)", "reason": "\(error.message)"])
+                    if let connection = box.connection { onClose(connection) }
+                }
+            )
+            box.connection = connection
+            // The connection may have died between connecting and being boxed.
+            if !connection.isActive { onClose(connection) }
+            return connection
+        }
+    }
+
+    /// Creates a client for a `redis://` or `rediss://` URL with default settings.
+    public convenience init(url: String, logger: Logger = Logger(label: "llm-cache.redis")) throws {
+        try self.init(configuration: Configuration(url: url), logger: logger)
+    }
+
+    // MARK: - Commands
+
+    /// Sends one command on a shared connection and returns its reply.
+    ///
+    /// - Throws: ``RedisError``: ``RedisError/Code/server`` with the server's
+    ///   message for an error reply; ``RedisError/Code/timeout``,
+    ///   ``RedisError/Code/connectionFailed``, ``RedisError/Code/connectionClosed``
+    ///   or ``RedisError/Code/circuitOpen`` when the server was not reached.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
+        try await guarded { connection throws(RedisError) in try await connection.send(command) }
+    }
+
+    /// Sends `name` with `arguments`; see ``send(_:)-(RedisCommand)``.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RESPArgument...) async throws(RedisError) -> RESPValue {
+        try await send(RedisCommand(name, arguments: arguments))
+    }
+
+    /// Sends every command in one write on one connection and returns the
+    /// replies in order; error replies are returned as ``RESPValue/error(_:)``.
+    public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
+        try await guarded { connection throws(RedisError) in try await connection.pipeline(commands) }
+    }
+
+    /// Runs `body` with a connection no other caller uses until it returns: for
+    /// MULTI/EXEC, WATCH or blocking commands.
+    ///
+    /// - Throws: ``RedisError/Code/poolTimeout`` when every leasable connection
+    ///   stays leased for ``Configuration/Timeouts-swift.struct/acquire``; or what `body` throws.
+    public func withConnection<Result: Sendable>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
+        let connection = try await guarded { () throws(RedisError) in try await pool.lease() }
+        defer { pool.release(connection) }
+        return try await body(connection)
+    }
+
+    private func guarded<Result>(_ body: (RedisConnection) async throws(RedisError) -> Result) async throws(RedisError) -> Result {
+        try await guarded { () throws(RedisError) -> Result in
+            try await body(try await pool.shared())
+        }
+    }
+
+    /// Runs `body` if the circuit breaker allows, and tells the breaker how it went.
+    private func guarded<Result>(_ body: () async throws(RedisError) -> Result) async throws(RedisError) -> Result {
+        let admission = breaker.withLock { $0.admit(now: .now) }
+        if case .reject(let retryIn) = admission {
+            throw RedisError(.circuitOpen, "Redis at \(configuration.endpoint) failed \(configuration.circuitBreaker.failureThreshold) times in a row; not trying again for \(retryIn) (the cache falls back to misses meanwhile)")
+        }
+        do {
+            let result = try await body()
+            breaker.withLock { state in
+                if state.phase != .closed(consecutiveFailures: 0) { state.succeeded() }
+            }
+            if admission == .probe { logger.info("redis reachable again", metadata: ["endpoint": "\(configuration.endpoint)"]) }
+            return result
+        } catch {
+            if error.isConnectivityFailure {
+                let opened = breaker.withLock { $0.failed(now: .now) }
+                if opened {
+                    logger.warning("redis circuit breaker open", metadata: ["endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
+                }
+            } else if error.code == .server {
+                // The server answered: it is reachable, whatever it thought of the command.
+                breaker.withLock { $0.succeeded() }
+            } else if admission == .probe {
+                breaker.withLock { $0.probeAbandoned() }
+            }
+            throw error
+        }
+    }
+
+    // MARK: - Pub/sub
+
+    /// Subscribes to `channels` on a dedicated connection and returns the
+    /// messages as an async sequence; returns once the server has confirmed
+    /// every subscription, so messages published after it returns are delivered.
+    ///
+    /// The sequence ends with an error when the connection drops; subscribe
+    /// again to resume (messages published meanwhile are lost, as in Redis itself).
+    public func subscribe(to channels: [String]) async throws(RedisError) -> RedisSubscription {
+        try await subscription("SUBSCRIBE", channels)
+    }
+
+    /// Subscribes to the glob `patterns` (PSUBSCRIBE); see ``subscribe(to:)``.
+    public func subscribe(toPatterns patterns: [String]) async throws(RedisError) -> RedisSubscription {
+        try await subscription("PSUBSCRIBE", patterns)
+    }
+
+    private func subscription(_ command: String, _ names: [String]) async throws(RedisError) -> RedisSubscription {
+        guard !names.isEmpty else {
+            throw RedisError(.invalidConfiguration, "\(command) needs at least one channel or pattern")
+        }
+        let configuration = self.configuration
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: RedisPubSubMessage.self, bufferingPolicy: .bufferingNewest(65_536))
+        let eventLoop = group.next()
+        let confirmed = eventLoop.makePromise(of: Void.self)
+        let expected = names.count
+        let confirmations = Atomic<Int>(0)
+        let connection = try await guarded { () throws(RedisError) in
+            try await RedisConnection.connect(
+                configuration: configuration,
+                sslContext: sslContext,
+                group: group,
+                subscriber: true,
+                onPush: { value in
+                    guard let parts = value.elements, let kind = parts.first?.string?.lowercased() else { return }
+                    switch kind {
+                    case "message" where parts.count == 3:
+                        continuation.yield(RedisPubSubMessage(channel: parts[1].string ?? "", pattern: nil, payload: parts[2].bytes ?? ByteBuffer()))
+                    case "pmessage" where parts.count == 4:
+                        continuation.yield(RedisPubSubMessage(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? ByteBuffer()))
+                    case "subscribe", "psubscribe":
+                        if confirmations.add(1, ordering: .relaxed).newValue == expected { confirmed.succeed() }
+                    default:
+                        break
+                    }
+                },
+                onClose: { error in
+                    confirmed.fail(error)
+                    continuation.finish(throwing: error)
+                }
+            )
+        }
+        connection.sendWithoutReply(RedisCommand(command, arguments: names))
+        let timeout = eventLoop.scheduleTask(in: TimeAmount(configuration.timeouts.command)) {
+            confirmed.fail(RedisError(.timeout, "\(configuration.endpoint) did not confirm \(command) within \(configuration.timeouts.command)"))
+        }
+        do {
+            try await confirmed.futureResult.get()
+            timeout.cancel()
+        } catch {
+            await connection.close()
+            throw error as? RedisError ?? RedisError(.connectionClosed, "\(error)")
+        }
+        continuation.onTermination = { _ in
+            Task { await connection.close() }
+        }
+        return RedisSubscription(stream: stream, continuation: continuation, connection: connection)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Runs until graceful shutdown is triggered, then closes every connection
+    /// (ServiceLifecycle's `Service`).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes every connection; commands after this throw ``RedisError/Code/shutdown``.
+    /// Subscriptions are separate and end when their own sequence is dropped or closed.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+}
+
+/// Lets the close callback, made before the connection exists, name it.
+private final class ConnectionBox: Sendable {
+    private let value = Mutex<RedisConnection?>(nil)
+    var connection: RedisConnection? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
