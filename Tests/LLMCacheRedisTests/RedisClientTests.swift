@@ -1,0 +1,201 @@
+import NIOCore
+import Testing
+@testable import LLMCacheRedis
+
+@Suite struct RedisClientTests {
+    @Test func setGetAndServerErrorsCarryTheServersMessage() async throws {
+        try await withRedisServer { server in
+            try await withClient(server.configuration()) { client in
+                try await client.send("SET", "greeting", "hello")
+                #expect(try await client.send("GET", "greeting").string == "hello")
+                #expect(try await client.send("GET", "absent").isNull)
+                await #expect {
+                    try await client.send("INCR", "greeting")
+                } throws: { error in
+                    let error = error as? RedisError
+                    return error?.code == .server && error?.serverCode == "ERR" && error?.message.contains("not an integer") == true
+                }
+                #expect(try await client.send("GET", "greeting").string == "hello", "the connection is unusable after an error reply")
+            }
+        }
+    }
+
+    @Test(arguments: [2, 3])
+    func repliesOfEveryProtocolVersionDecode(_ version: Int) async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.protocolVersion = version
+            try await withClient(configuration) { client in
+                try await client.send("HSET", "h", "a", "1", "b", "2")
+                let all = try await client.send("HGETALL", "h")
+                if version == 3 {
+                    guard case .map(let pairs) = all else { Issue.record("HGETALL under RESP3 is not a map: \(all)"); return }
+                    #expect(pairs.count == 2)
+                } else {
+                    #expect(all.elements?.count == 4)
+                }
+                try await client.send("SADD", "s", "x")
+                let members = try await client.send("SMEMBERS", "s")
+                #expect(members.elements?.first?.string == "x")
+                try await client.send("ZADD", "z", "1.5", "m")
+                let score = try await client.send("ZSCORE", "z", "m")
+                #expect(version == 3 ? score == .double(1.5) : score.string == "1.5")
+            }
+        }
+    }
+
+    @Test func concurrentCommandsOnOneConnectionGetTheirOwnReplies() async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.pool.size = 1
+            try await withClient(configuration) { client in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for task in 0..<50 {
+                        group.addTask {
+                            for i in 0..<40 {
+                                let reply = try await client.send("ECHO", "\(task)-\(i)")
+                                #expect(reply.string == "\(task)-\(i)")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let replies = try await client.pipeline((0..<1000).map { _ in RedisCommand("INCR", "counter") })
+                #expect(replies.map(\.int) == (1...1000).map { Optional($0) }, "pipelined replies came back out of order")
+            }
+        }
+    }
+
+    @Test func leasedConnectionsRunOutAndTheWaiterTimesOut() async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.pool.leasedConnections = 1
+            configuration.timeouts.acquire = .milliseconds(100)
+            try await withClient(configuration) { client in
+                try await client.withConnection { held in
+                    _ = try await held.send(RedisCommand("PING"))
+                    await #expect {
+                        try await client.withConnection { _ in 0 }
+                    } throws: { ($0 as? RedisError)?.code == .poolTimeout }
+                    // Shared commands do not wait for leases.
+                    #expect(try await client.send("PING").string == "PONG")
+                }
+                let pong = try await client.withConnection { try await $0.send(RedisCommand("PING")).string }
+                #expect(pong == "PONG", "the released connection was not reused")
+            }
+        }
+    }
+
+    @Test func aHungServerTimesOutInsteadOfHanging() async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.timeouts.command = .milliseconds(200)
+            try await withClient(configuration) { client in
+                try await client.send("PING")
+                server.pause(true)
+                defer { server.pause(false) }
+                await #expect {
+                    try await client.send("GET", "k")
+                } throws: { ($0 as? RedisError)?.code == .timeout }
+            }
+        }
+    }
+
+    @Test func passwordAndACLUsersAuthenticate() async throws {
+        try await withRedisServer(arguments: ["--requirepass", "s3cret", "--user", "app", "on", ">apppass", "~app:*", "+@all"]) { server in
+            var anonymous = server.configuration()
+            anonymous.timeouts.command = .seconds(1)
+            try await withClient(anonymous) { client in
+                await #expect { try await client.send("GET", "x") } throws: { ($0 as? RedisError)?.serverCode == "NOAUTH" }
+            }
+            var withPassword = server.configuration()
+            withPassword.password = "s3cret"
+            try await withClient(withPassword) { client in
+                let pong = try await client.send("PING")
+                #expect(pong.string == "PONG")
+            }
+            var wrong = server.configuration()
+            wrong.password = "nope"
+            try await withClient(wrong) { client in
+                await #expect { try await client.send("PING") } throws: { ($0 as? RedisError)?.serverCode == "WRONGPASS" }
+            }
+            for version in [2, 3] {
+                var user = try RedisClient.Configuration(url: "redis://app:apppass@127.0.0.1:\(server.port)")
+                user.protocolVersion = version
+                try await withClient(user) { client in
+                    try await client.send("SET", "app:k", "v")
+                    await #expect { try await client.send("SET", "other:k", "v") } throws: { ($0 as? RedisError)?.serverCode == "NOPERM" }
+                }
+            }
+        }
+    }
+
+    @Test func databasesAreIsolated() async throws {
+        try await withRedisServer { server in
+            let zero = try RedisClient.Configuration(url: "\(server.url)/0")
+            let five = try RedisClient.Configuration(url: "\(server.url)/5")
+            try await withClient(zero) { a in
+                try await withClient(five) { b in
+                    try await a.send("SET", "k", "in-0")
+                    #expect(try await b.send("GET", "k").isNull)
+                    try await b.send("SET", "k", "in-5")
+                    #expect(try await a.send("GET", "k").string == "in-0")
+                    #expect(try await b.send("GET", "k").string == "in-5")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [2, 3])
+    func pubSubDeliversChannelAndPatternMessages(_ version: Int) async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.protocolVersion = version
+            try await withClient(configuration) { client in
+                let direct = try await client.subscribe(to: ["news"])
+                let patterned = try await client.subscribe(toPatterns: ["news.*"])
+                #expect(try await client.send("PUBLISH", "news", "first").int == 1)
+                #expect(try await client.send("PUBLISH", "news.sport", "second").int == 1)
+                var iterator = direct.makeAsyncIterator()
+                let message = try await iterator.next()
+                #expect(message?.channel == "news" && message?.text == "first")
+                var patternIterator = patterned.makeAsyncIterator()
+                let matched = try await patternIterator.next()
+                #expect(matched?.channel == "news.sport" && matched?.pattern == "news.*" && matched?.text == "second")
+                await direct.close()
+                await patterned.close()
+            }
+        }
+    }
+
+    @Test func theBreakerOpensWhileTheServerIsDownAndClosesWhenItReturns() async throws {
+        let server = try RedisServer()
+        try await server.start()
+        defer { server.stop() }
+        var configuration = server.configuration()
+        configuration.timeouts.command = .milliseconds(500)
+        configuration.timeouts.connect = .milliseconds(300)
+        configuration.circuitBreaker = .init(failureThreshold: 2, coolDown: .milliseconds(50), maximumCoolDown: .milliseconds(200))
+        try await withClient(configuration) { client in
+            try await client.send("SET", "k", "v")
+            server.kill()
+            var codes: [RedisError.Code] = []
+            for _ in 0..<6 {
+                do {
+                    try await client.send("GET", "k")
+                } catch let error as RedisError {
+                    codes.append(error.code)
+                }
+            }
+            #expect(codes.count == 6, "commands succeeded against a killed server")
+            #expect(codes.contains(.circuitOpen), "the breaker never opened: \(codes)")
+            try await server.start()
+            var recovered = false
+            for _ in 0..<200 where !recovered {
+                recovered = (try? await client.send("PING"))?.string == "PONG"
+                if !recovered { try await Task.sleep(for: .milliseconds(25)) }
+            }
+            #expect(recovered, "the client did not resume after the server came back")
+        }
+    }
+}
