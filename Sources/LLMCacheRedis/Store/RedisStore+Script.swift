@@ -1,0 +1,140 @@
+extension RedisStore {
+    /// Every write the store makes, as one Lua script with an operation name as
+    /// its first argument, so each write is atomic with its index and counter
+    /// updates and Redis loads one script.
+    ///
+    /// Keys are built inside the script from the prefix (ARGV[2]), which
+    /// standalone Redis allows; Redis Cluster would need every key declared,
+    /// and is not supported.
+    ///
+    /// Operations:
+    /// - `set hex expireAtMs|'' createdMs namespace weight raw ntags tags... field value ...`
+    /// - `del hex` → 1 if an entry was removed
+    /// - `batch mode arg indexKey indexKind hex...` (mode `model`: hex model pairs)
+    ///   → {removed, kept}; at most one batch of entries, so Redis is never
+    ///   blocked for long
+    /// - `reap limit` → how many expired entries were settled
+    /// - `prune namespace` → drops the namespace from the registry when it is empty
+    static let script = """
+    local op, p = ARGV[1], ARGV[2]
+    local stats, created, exp, expmeta = p .. 'stats', p .. 'created', p .. 'exp', p .. 'expmeta'
+
+    local function account(entries, stored, raw)
+      redis.call('HINCRBY', stats, 'entries', entries)
+      redis.call('HINCRBY', stats, 'stored', stored)
+      redis.call('HINCRBY', stats, 'raw', raw)
+    end
+
+    local function remove(hex)
+      local ek = p .. 'e:' .. hex
+      local m = redis.call('HMGET', ek, 'n', 'w', 'r')
+      if not m[1] then return 0 end
+      for _, f in ipairs(redis.call('HKEYS', ek)) do
+        if string.sub(f, 1, 2) == 't:' then redis.call('SREM', p .. 'tag:' .. string.sub(f, 3), hex) end
+      end
+      redis.call('SREM', p .. 'ns:' .. m[1], hex)
+      redis.call('UNLINK', ek)
+      redis.call('ZREM', created, hex)
+      redis.call('ZREM', exp, hex)
+      redis.call('HDEL', expmeta, hex)
+      account(-1, -tonumber(m[2]), -tonumber(m[3]))
+      return 1
+    end
+
+    local function settle(hex)
+      redis.call('ZREM', created, hex)
+      local packed = redis.call('HGET', expmeta, hex)
+      if not packed then return 0 end
+      local meta = cmsgpack.unpack(packed)
+      account(-1, -meta[1], -meta[2])
+      redis.call('SREM', p .. 'ns:' .. meta[3], hex)
+      for i = 4, #meta do redis.call('SREM', p .. 'tag:' .. meta[i], hex) end
+      redis.call('HDEL', expmeta, hex)
+      redis.call('ZREM', exp, hex)
+      redis.call('HINCRBY', stats, 'expired', 1)
+      return 1
+    end
+
+    local function reap(limit)
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local due = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, limit)
+      for _, hex in ipairs(due) do
+        if redis.call('EXISTS', p .. 'e:' .. hex) == 1 then
+          remove(hex)
+          redis.call('HINCRBY', stats, 'expired', 1)
+        else
+          settle(hex)
+        end
+      end
+      return #due
+    end
+
+    if op == 'set' then
+      local hex, expireAt, ns = ARGV[3], ARGV[4], ARGV[6]
+      local weight, raw, ntags = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+      if remove(hex) == 0 then settle(hex) end
+      local ek = p .. 'e:' .. hex
+      local fields, meta = {}, {weight, raw, ns}
+      for i = 10, 9 + ntags do
+        fields[#fields + 1] = 't:' .. ARGV[i]
+        fields[#fields + 1] = ''
+        meta[#meta + 1] = ARGV[i]
+        redis.call('SADD', p .. 'tag:' .. ARGV[i], hex)
+      end
+      for i = 10 + ntags, #ARGV do fields[#fields + 1] = ARGV[i] end
+      redis.call('HSET', ek, unpack(fields))
+      redis.call('SADD', p .. 'ns:' .. ns, hex)
+      redis.call('SADD', p .. 'nss', ns)
+      redis.call('ZADD', created, ARGV[5], hex)
+      if expireAt ~= '' then
+        redis.call('PEXPIREAT', ek, expireAt)
+        redis.call('ZADD', exp, expireAt, hex)
+        redis.call('HSET', expmeta, hex, cmsgpack.pack(meta))
+      end
+      account(1, weight, raw)
+      reap(8)
+      return 1
+    elseif op == 'del' then
+      local removed = remove(ARGV[3])
+      if removed == 0 then settle(ARGV[3]) end
+      return removed
+    elseif op == 'batch' then
+      local mode, arg, index, kind = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+      local step = 1
+      if mode == 'model' then step = 2 end
+      local removed, kept = 0, 0
+      for i = 7, #ARGV, step do
+        local hex = ARGV[i]
+        local ek = p .. 'e:' .. hex
+        if redis.call('EXISTS', ek) == 0 then
+          settle(hex)
+          if kind == 'set' then redis.call('SREM', index, hex) elseif kind == 'zset' then redis.call('ZREM', index, hex) end
+        else
+          local ok = false
+          if mode == 'any' then ok = true
+          elseif mode == 'tag' then ok = redis.call('HEXISTS', ek, 't:' .. arg) == 1
+          elseif mode == 'ns' then ok = redis.call('HGET', ek, 'n') == arg
+          elseif mode == 'before' then ok = redis.call('HGET', ek, 'c') < arg
+          elseif mode == 'model' then
+            local m = redis.call('HMGET', ek, 'o', 'n')
+            ok = m[1] == ARGV[i + 1] and m[2] == arg
+          end
+          if ok then
+            removed = removed + remove(hex)
+          else
+            kept = kept + 1
+            if kind == 'set' and (mode == 'tag' or mode == 'ns') then redis.call('SREM', index, hex) end
+          end
+        end
+      end
+      return {removed, kept}
+    elseif op == 'reap' then
+      return reap(tonumber(ARGV[3]))
+    elseif op == 'prune' then
+      if redis.call('SCARD', p .. 'ns:' .. ARGV[3]) == 0 then redis.call('SREM', p .. 'nss', ARGV[3]) end
+      return 0
+    end
+    return redis.error_reply('ERR unknown llmcache script operation ' .. tostring(op))
+    """
+}

@@ -1,0 +1,172 @@
+import Foundation
+import LLMCache
+import LLMCacheConformance
+import NIOCore
+import Synchronization
+import Testing
+@testable import LLMCacheRedis
+
+private func makeStore(_ server: RedisServer, prefix: String = "llmcache:", configure: (inout RedisClient.Configuration) -> Void = { _ in }) throws -> RedisStore {
+    var configuration = server.configuration()
+    configure(&configuration)
+    return try RedisStore(client: RedisClient(configuration: configuration), configuration: .init(keyPrefix: prefix, maximumEntryWeight: 1 << 20))
+}
+
+private func entry(_ name: String, namespace: String = "default", tags: [String] = [], ttl: Duration? = nil) -> CacheEntry {
+    let now = SystemCacheClock().now()
+    return CacheEntry(key: CacheKey(hashing: Array(name.utf8)), value: Data("value of \(name)".utf8), namespace: namespace, model: "gpt-4o", tags: tags, createdAt: now, expiresAt: ttl.map { now + $0 })
+}
+
+@Suite struct RedisStoreTests {
+    @Test(arguments: ConformanceCase.all)
+    func conformsToTheStoreContract(_ check: ConformanceCase) async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            try await check.run(StoreHarness(store: store, clock: SystemCacheClock(), maximumEntryWeight: 1 << 20) { duration in
+                // Redis expires on its own clock: time has to really pass.
+                try await Task.sleep(for: duration)
+            })
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func storesWithDifferentPrefixesDoNotSeeEachOther() async throws {
+        try await withRedisServer { server in
+            let a = try makeStore(server, prefix: "app-a:")
+            let b = try makeStore(server, prefix: "app-b:")
+            try await a.client.send("SET", "unrelated", "keep me")
+            let shared = entry("same key", namespace: "team", tags: ["t"])
+            try await a.set(shared)
+            try await b.set(entry("only in b", namespace: "team", tags: ["t"]))
+            #expect(try await b.get(shared.key) == nil, "a store read another prefix's entry")
+            #expect(try await a.invalidate(.tag("t")) == 1)
+            #expect(try await a.invalidate(.all) == 0)
+            try await a.set(shared)
+            #expect(try await a.invalidate(.all) == 1)
+            #expect(try await b.count() == 1, "invalidate(.all) reached into another prefix")
+            #expect(try await a.client.send("GET", "unrelated").string == "keep me", "invalidate(.all) removed a key the store does not own")
+            await a.client.shutdown()
+            await b.client.shutdown()
+        }
+    }
+
+    @Test func removingANamespaceLeavesOtherNamespacesKeysUntouched() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            for i in 0..<300 { try await store.set(entry("a\(i)", namespace: "team-a", tags: ["shared"])) }
+            for i in 0..<300 { try await store.set(entry("b\(i)", namespace: "team-b", tags: ["shared"])) }
+            let before = try await store.client.send("SCARD", "llmcache:ns:team-b").int
+            #expect(try await store.invalidate(.namespace("team-a")) == 300)
+            #expect(try await store.client.send("SCARD", "llmcache:ns:team-b").int == before)
+            #expect(try await store.client.send("EXISTS", "llmcache:ns:team-a").int == 0)
+            #expect(try await store.count() == 300)
+            #expect(try await store.invalidate(.tag("shared")) == 300)
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func invalidatingATagOf20000EntriesRunsInBatches() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<50 {
+                    group.addTask {
+                        for i in stride(from: worker, to: 20_000, by: 50) {
+                            try await store.set(entry("bulk-\(i)", tags: ["release-7"]))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await store.set(entry("untagged"))
+            try await store.client.send("CONFIG", "RESETSTAT")
+            #expect(try await store.invalidate(.tag("release-7")) == 20_000)
+            let info = try await store.client.send("INFO", "commandstats").string ?? ""
+            let calls = info.split(separator: "\r\n").first { $0.hasPrefix("cmdstat_evalsha:") }
+                .flatMap { $0.split(separator: "=").dropFirst().first?.split(separator: ",").first }
+                .flatMap { Int($0) } ?? 0
+            #expect(calls >= 20_000 / store.configuration.batchSize, "\(calls) script calls: the invalidation was not split into batches")
+            let statistics = try await store.statistics()
+            #expect(statistics.entries == 1)
+            #expect(try await store.client.send("EXISTS", "llmcache:tag:release-7").int == 0)
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func countersLeaveOutEntriesRedisHasExpired() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            try await store.set(entry("short", tags: ["x"], ttl: .milliseconds(300)))
+            try await store.set(entry("kept"))
+            try await Task.sleep(for: .milliseconds(600))
+            let statistics = try await store.statistics()
+            #expect(statistics.entries == 1)
+            #expect(statistics.storedBytes == entry("kept").weight)
+            #expect(statistics.expirations == 1)
+            #expect(try await store.client.send("EXISTS", "llmcache:tag:x").int == 0, "the expired entry's tag index was not cleaned")
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func recordsFromANewerVersionAreRefusedAndUnknownFieldsIgnored() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            let stored = entry("versioned")
+            try await store.set(stored)
+            try await store.client.send("HSET", store.entryKey(stored.key), "future-field", "ignored")
+            #expect(try await store.get(stored.key)?.value == stored.value)
+            try await store.client.send("HSET", store.entryKey(stored.key), "ver", "2")
+            await #expect { try await store.get(stored.key) } throws: { ($0 as? CacheError)?.code == .unsupportedVersion }
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func theStoreFailsPromptlyWhileRedisIsDownAndResumesWhenItReturns() async throws {
+        let server = try RedisServer()
+        try await server.start()
+        defer { server.stop() }
+        let store = try makeStore(server) { configuration in
+            configuration.timeouts.command = .milliseconds(300)
+            configuration.timeouts.connect = .milliseconds(300)
+            configuration.circuitBreaker = .init(failureThreshold: 3, coolDown: .milliseconds(100), maximumCoolDown: .milliseconds(400))
+        }
+        let cache = LLMCache(store: store)
+        let remember = cache.memoize("square", ttl: .seconds(60)) { (x: Int) in x * x }
+        #expect(try await remember(7) == 49)
+        server.kill()
+        for _ in 0..<10 {
+            await #expect(throws: CacheError.self) { try await store.get(entry("any").key) }
+        }
+        // The facade fails open: the function still answers while Redis is down.
+        #expect(try await remember(8) == 64)
+        try await server.start()
+        var resumed = false
+        for _ in 0..<200 where !resumed {
+            resumed = (try? await store.set(entry("after restart"))) != nil
+            if !resumed { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(resumed, "the store did not resume after Redis came back")
+        #expect(try await store.get(entry("after restart").key) != nil)
+        await store.client.shutdown()
+    }
+
+    @Test func aMemoizedResultComputedThroughOneConnectionIsReadThroughAnother() async throws {
+        try await withRedisServer { server in
+            let first = LLMCache(store: try makeStore(server))
+            let second = LLMCache(store: try makeStore(server))
+            let runs = Atomic<Int>(0)
+            let compute: @Sendable (String) async throws -> String = { city in
+                runs.add(1, ordering: .relaxed)
+                return "forecast for \(city)"
+            }
+            let viaFirst = first.memoize("forecast", ttl: .seconds(60), compute)
+            let viaSecond = second.memoize("forecast", ttl: .seconds(60), compute)
+            #expect(try await viaFirst("Oslo") == "forecast for Oslo")
+            #expect(try await viaSecond("Oslo") == "forecast for Oslo")
+            #expect(runs.load(ordering: .relaxed) == 1, "the second process recomputed instead of reading the shared result")
+            #expect(await second.statistics().hits == 1)
+            await (first.store as! RedisStore).client.shutdown()
+            await (second.store as! RedisStore).client.shutdown()
+        }
+    }
+}
