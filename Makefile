@@ -28,6 +28,7 @@ bench: deps
 	$(BIN_RELEASE) bench memory
 	$(BIN_RELEASE) bench embed
 	$(BIN_RELEASE) bench sqlite
+	$(BIN_RELEASE) bench redis
 
 build:
 	$(SWIFT) build

@@ -70,6 +70,7 @@ let package = Package(
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
                 "LLMCacheRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,266 @@
+import ArgumentParser
+import Foundation
+import LLMCache
+import LLMCacheRedis
+import NIOCore
+import Synchronization
+
+/// `llm-cache bench redis`: our client against redis-benchmark in the same run,
+/// and how long tag invalidation ever blocks Redis.
+struct RedisBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis",
+        abstract: "GET/SET throughput against redis-benchmark, and the longest Redis stall during tag invalidation."
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Benchmark this server instead of starting a private redis-server on a free loopback port (its data is not touched outside the bench: keys under 'llmcache-bench:').")
+    var redis: String?
+
+    func run() async throws {
+        var report = BenchReport(benchmark: "redis")
+        let server: BenchRedisServer?
+        let url: String
+        if let redis {
+            server = nil
+            url = redis
+        } else {
+            let started = try await BenchRedisServer.start()
+            server = started
+            url = "redis://127.0.0.1:\(started.port)"
+        }
+        do {
+            try await measure(url: url, into: &report)
+            await server?.stop()
+        } catch {
+            await server?.stop()
+            throw error
+        }
+        report.print(json: options.json)
+    }
+
+    private func measure(url: String, into report: inout BenchReport) async throws {
+        var configuration = try RedisClient.Configuration(url: url)
+        // On a loaded machine a 2 s stall is scheduling, not Redis: the bench
+        // measures throughput and stalls, and must not abort on them.
+        configuration.timeouts.command = .seconds(30)
+        let client = try RedisClient(configuration: configuration)
+        defer { Task { await client.shutdown() } }
+        let operations = options.quick ? 20_000 : 200_000
+        let value = ByteBuffer(repeating: 0x78, count: 1024)
+        let key = "llmcache-bench:key"
+
+        progress("redis-benchmark -t get,set -d 1024 -c 50 -n \(operations)")
+        let reference = try runRedisBenchmark(configuration, ["-t", "get,set", "-d", "1024", "-c", "50", "-n", "\(operations)"])
+        let pipelinedReference = try runRedisBenchmark(configuration, ["-t", "get", "-d", "1024", "-c", "50", "-P", "16", "-n", "\(operations * 4)"])
+
+        // Warm the pool's connections before timing.
+        _ = try await concurrently(tasks: 50, operations: 5_000) { _ in try await client.send("SET", key, value) }
+
+        let set = try await concurrently(tasks: 50, operations: operations) { _ in try await client.send("SET", key, value) }
+        let get = try await concurrently(tasks: 50, operations: operations) { _ in
+            guard try await client.send("GET", key).bytes?.readableBytes == 1024 else { throw ValidationError("GET returned the wrong value") }
+        }
+        let batches = operations * 4 / 16
+        let pipelined = try await concurrently(tasks: 50, operations: batches) { _ in
+            let replies = try await client.pipeline(Array(repeating: RedisCommand("GET", key), count: 16))
+            guard replies.count == 16 else { throw ValidationError("a pipeline lost replies") }
+        } * 16
+
+        report.add("redis.set.c50", set, "ops/s")
+        report.add("redis.get.c50", get, "ops/s")
+        report.add("redis.get.p16", pipelined, "ops/s")
+        if let theirs = reference["SET"] {
+            report.add("redis_benchmark.set.c50", theirs, "ops/s")
+            report.add("redis.set.c50.vs_redis_benchmark", set / theirs, "ratio")
+        }
+        if let theirs = reference["GET"] {
+            report.add("redis_benchmark.get.c50", theirs, "ops/s")
+            report.add("redis.get.c50.vs_redis_benchmark", get / theirs, "ratio")
+        }
+        if let theirs = pipelinedReference["GET"] {
+            report.add("redis_benchmark.get.p16", theirs, "ops/s")
+            report.add("redis.get.p16.vs_redis_benchmark", pipelined / theirs, "ratio")
+        }
+        try await client.send("DEL", key)
+
+        try await measureTagInvalidation(configuration: configuration, into: &report)
+    }
+
+    /// Fills a tag with entries, then invalidates it while a second connection
+    /// PINGs in a loop; reports the longest command Redis ran (SLOWLOG) and the
+    /// longest PING round trip seen meanwhile.
+    private func measureTagInvalidation(configuration: RedisClient.Configuration, into report: inout BenchReport) async throws {
+        let count = options.quick ? 10_000 : 100_000
+        let label = options.quick ? "10k" : "100k"
+        let client = try RedisClient(configuration: configuration)
+        let prober = try RedisClient(configuration: configuration)
+        defer { Task { await client.shutdown(); await prober.shutdown() } }
+        let store = try RedisStore(client: client, configuration: .init(keyPrefix: "llmcache-bench:"))
+        try await store.invalidate(.all)
+        progress("storing \(count) tagged entries")
+        let now = SystemCacheClock().now()
+        let value = Data(repeating: 0x61, count: 256)
+        _ = try await concurrently(tasks: 50, operations: count) { index in
+            try await store.set(CacheEntry(key: CacheKey(hashing: Array("bench-\(index)".utf8)), value: value, namespace: "bench", model: "gpt-4o", tags: ["release"], createdAt: now))
+        }
+
+        let slowlogSettings = try await client.send("CONFIG", "GET", "slowlog-*").elements?.compactMap(\.string) ?? []
+        try await client.send("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        try await client.send("CONFIG", "SET", "slowlog-max-len", "1000000")
+        try await client.send("SLOWLOG", "RESET")
+
+        let done = SharedCounter()
+        let pinger = Task {
+            let clock = ContinuousClock()
+            var longest = Duration.zero
+            while done.value.load(ordering: .relaxed) == 0 {
+                let start = clock.now
+                try await prober.send("PING")
+                longest = max(longest, clock.now - start)
+            }
+            return longest
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let removed = try await store.invalidate(.tag("release"))
+        let elapsed = clock.now - start
+        done.value.store(1, ordering: .relaxed)
+        let longestPing = try await pinger.value
+        guard removed == count else { throw ValidationError("invalidation removed \(removed) of \(count) entries") }
+
+        let log = try await client.send("SLOWLOG", "GET", "-1").elements ?? []
+        let longestCommand = log.compactMap { $0.elements?[2].int }.max() ?? 0
+        var index = 0
+        while index + 1 < slowlogSettings.count {
+            try await client.send("CONFIG", "SET", slowlogSettings[index], slowlogSettings[index + 1])
+            index += 2
+        }
+        try await client.send("SLOWLOG", "RESET")
+
+        report.add("redis.tag_invalidate.\(label).max_block", Double(longestCommand) / 1000, "ms")
+        report.add("redis.tag_invalidate.\(label).ping_max", longestPing.seconds * 1000, "ms")
+        report.add("redis.tag_invalidate.\(label).total", elapsed.seconds, "s")
+        report.add("redis.tag_invalidate.\(label).rate", Double(count) / elapsed.seconds, "ops/s")
+    }
+
+    /// Runs `operations` calls of `body` spread over `tasks` concurrent tasks;
+    /// returns calls per second.
+    private func concurrently(tasks: Int, operations: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+        let next = SharedCounter()
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<tasks {
+                group.addTask {
+                    while true {
+                        let index = next.value.add(1, ordering: .relaxed).oldValue
+                        if index >= operations { return }
+                        try await body(index)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(operations) / (clock.now - start).seconds
+    }
+
+    /// Runs redis-benchmark against the same server; returns requests per second by test name.
+    private func runRedisBenchmark(_ configuration: RedisClient.Configuration, _ arguments: [String]) throws -> [String: Double] {
+        guard let executable = ["/usr/bin/redis-benchmark", "/usr/local/bin/redis-benchmark"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw ValidationError("redis-benchmark is not installed; run `sudo apt-get install redis-server` (or `make deps`)")
+        }
+        var all = ["-h", configuration.host, "-p", "\(configuration.port)", "--csv"] + arguments
+        if let password = configuration.password { all += ["-a", password] }
+        if let user = configuration.username { all += ["--user", user] }
+        if configuration.database != 0 { all += ["--dbnum", "\(configuration.database)"] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = all
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var rates: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            guard fields.count >= 2, let rate = Double(fields[1]) else { continue }
+            rates[fields[0]] = rate
+        }
+        guard !rates.isEmpty else { throw ValidationError("redis-benchmark printed no figures (exit status \(process.terminationStatus))") }
+        return rates
+    }
+}
+
+/// A private redis-server on a free loopback port for the benchmark's run.
+struct BenchRedisServer: Sendable {
+    let port: Int
+    private let process: Process
+
+    private init(port: Int, process: Process) {
+        self.port = port
+        self.process = process
+    }
+
+    static func start() async throws -> BenchRedisServer {
+        guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw ValidationError("redis-server is not installed; run `sudo apt-get install redis-server` (or `make deps`), or pass --redis URL")
+        }
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", FileManager.default.temporaryDirectory.path, "--loglevel", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = BenchRedisServer(port: port, process: process)
+        var configuration = RedisClient.Configuration(port: port)
+        configuration.timeouts.connect = .milliseconds(200)
+        configuration.circuitBreaker.failureThreshold = 1_000
+        let client = try RedisClient(configuration: configuration)
+        defer { Task { await client.shutdown() } }
+        for _ in 0..<250 {
+            if (try? await client.send("PING")) != nil { return server }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await server.stop()
+        throw ValidationError("redis-server on port \(port) did not answer PING within 5 s")
+    }
+
+    func stop() async {
+        if let client = try? RedisClient(configuration: RedisClient.Configuration(port: port)) {
+            // SHUTDOWN closes the connection instead of replying: the error is expected.
+            _ = try? await client.send("SHUTDOWN", "NOSAVE")
+            await client.shutdown()
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw ValidationError("no free loopback port (errno \(errno))") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// An atomic integer that tasks can share by reference.
+private final class SharedCounter: Sendable {
+    let value = Atomic<Int>(0)
+}
