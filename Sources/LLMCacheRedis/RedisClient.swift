@@ -31,6 +31,9 @@ public final class RedisClient: Sendable, Service {
     private let sslContext: NIOSSLContext?
     private let pool: RedisConnectionPool
     private let breaker: Mutex<CircuitBreakerState>
+    /// True while the breaker is closed with no failures counted: the common
+    /// case skips the breaker's lock and clock entirely.
+    private let breakerClean = Atomic<Bool>(true)
     private let logger: Logger
 
     /// Creates a client; connections open lazily on first use.
@@ -67,7 +70,9 @@ public final class RedisClient: Sendable, Service {
         pool = RedisConnectionPool(
             size: configuration.pool.size,
             leasedLimit: configuration.pool.leasedConnections,
-            acquireTimeout: configuration.timeouts.acquire
+            acquireTimeout: configuration.timeouts.acquire,
+            // Opening includes the AUTH/SELECT handshake: allow it a command timeout too.
+            connectTimeout: configuration.timeouts.connect + configuration.timeouts.command
         ) { [configuration, eventLoopGroup, logger] onClose throws(RedisError) in
             let box = ConnectionBox()
             let connection = try await RedisConnection.connect(
@@ -135,31 +140,44 @@ public final class RedisClient: Sendable, Service {
 
     /// Runs `body` if the circuit breaker allows, and tells the breaker how it went.
     private func guarded<Result>(_ body: () async throws(RedisError) -> Result) async throws(RedisError) -> Result {
-        let admission = breaker.withLock { $0.admit(now: .now) }
+        let admission: CircuitBreakerState.Admission
+        if breakerClean.load(ordering: .relaxed) {
+            admission = .allow
+        } else {
+            admission = breaker.withLock { $0.admit(now: .now) }
+        }
         if case .reject(let retryIn) = admission {
             throw RedisError(.circuitOpen, "Redis at \(configuration.endpoint) failed \(configuration.circuitBreaker.failureThreshold) times in a row; not trying again for \(retryIn) (the cache falls back to misses meanwhile)")
         }
         do {
             let result = try await body()
-            breaker.withLock { state in
-                if state.phase != .closed(consecutiveFailures: 0) { state.succeeded() }
-            }
-            if admission == .probe { logger.info("redis reachable again", metadata: ["endpoint": "\(configuration.endpoint)"]) }
+            if !breakerClean.load(ordering: .relaxed) { recordSuccess(probe: admission == .probe) }
             return result
         } catch {
             if error.isConnectivityFailure {
-                let opened = breaker.withLock { $0.failed(now: .now) }
+                let opened = breaker.withLock { state in
+                    breakerClean.store(false, ordering: .relaxed)
+                    return state.failed(now: .now)
+                }
                 if opened {
                     logger.warning("redis circuit breaker open", metadata: ["endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
                 }
             } else if error.code == .server {
                 // The server answered: it is reachable, whatever it thought of the command.
-                breaker.withLock { $0.succeeded() }
+                if !breakerClean.load(ordering: .relaxed) { recordSuccess(probe: admission == .probe) }
             } else if admission == .probe {
                 breaker.withLock { $0.probeAbandoned() }
             }
             throw error
         }
+    }
+
+    private func recordSuccess(probe: Bool) {
+        breaker.withLock { state in
+            state.succeeded()
+            breakerClean.store(true, ordering: .relaxed)
+        }
+        if probe { logger.info("redis reachable again", metadata: ["endpoint": "\(configuration.endpoint)"]) }
     }
 
     // MARK: - Pub/sub

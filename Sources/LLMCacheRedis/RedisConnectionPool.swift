@@ -29,17 +29,20 @@ final class RedisConnectionPool: Sendable {
     private let size: Int
     private let leasedLimit: Int
     private let acquireTimeout: Duration
+    private let connectTimeout: Duration
     private let open: @Sendable (_ onClose: @escaping @Sendable (RedisConnection) -> Void) async throws(RedisError) -> RedisConnection
 
     init(
         size: Int,
         leasedLimit: Int,
         acquireTimeout: Duration,
+        connectTimeout: Duration,
         open: @escaping @Sendable (_ onClose: @escaping @Sendable (RedisConnection) -> Void) async throws(RedisError) -> RedisConnection
     ) {
         self.size = size
         self.leasedLimit = leasedLimit
         self.acquireTimeout = acquireTimeout
+        self.connectTimeout = connectTimeout
         self.open = open
     }
 
@@ -203,7 +206,9 @@ final class RedisConnectionPool: Sendable {
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
         }
-        let timeout = acquireTimeout
+        // A leased-connection waiter waits for a lease to come back; a shared one
+        // only for a connection being opened, which its own timeouts bound.
+        let timeout = exclusive ? acquireTimeout : connectTimeout
         let timer = Task { [weak self] in
             try await Task.sleep(for: timeout)
             self?.timeOut(waiter: id, after: timeout)

@@ -47,13 +47,13 @@ struct ParseCase: Sendable, CustomStringConvertible {
     func parsesFrameArrivingOneByteAtATime(_ check: ParseCase) throws {
         let bytes = Array(check.wire.utf8)
         var buffer = ByteBuffer()
+        var parser = RESPParser()
         var parsed: RESPValue?
         for (index, byte) in bytes.enumerated() {
             buffer.writeInteger(byte)
-            parsed = try RESPParser.parse(&buffer)
+            parsed = try parser.next(&buffer)
             if index < bytes.count - 1 {
                 #expect(parsed == nil, "a value was produced after \(index + 1) of \(bytes.count) bytes")
-                #expect(buffer.readerIndex == 0, "an incomplete frame consumed bytes")
             }
         }
         #expect(parsed == check.expected)
@@ -71,6 +71,25 @@ struct ParseCase: Sendable, CustomStringConvertible {
     func rejectsMalformedFrames(_ wire: String) {
         var buffer = ByteBuffer(string: wire)
         #expect(throws: RedisError.self) { try RESPParser.parse(&buffer) }
+    }
+
+    @Test func aLargeReplyInManyReadsParsesOnceInOrder() throws {
+        let count = 50_000
+        var wire = "*\(count)\r\n"
+        for i in 0..<count { wire += "*2\r\n:\(i)\r\n$5\r\nvalue\r\n" }
+        wire += "+NEXT\r\n"
+        let bytes = Array(wire.utf8)
+        var parser = RESPParser()
+        var buffer = ByteBuffer()
+        var values: [RESPValue] = []
+        for chunk in stride(from: 0, to: bytes.count, by: 1000) {
+            buffer.writeBytes(bytes[chunk..<min(chunk + 1000, bytes.count)])
+            while let value = try parser.next(&buffer) { values.append(value) }
+        }
+        #expect(values.count == 2)
+        #expect(values.first?.elements?.count == count)
+        #expect(values.first?.elements?.last == .array([.integer(Int64(count - 1)), .bulkString(ByteBuffer(string: "value"))]))
+        #expect(values.last == .simpleString("NEXT"))
     }
 
     @Test func rejectsNestingBeyondTheLimit() {

@@ -2,21 +2,88 @@ import NIOCore
 
 /// Reads RESP2 and RESP3 values from a byte buffer, one complete value at a time.
 ///
-/// Frames may arrive split across any number of reads: ``parse(_:)`` returns
-/// `nil` without consuming anything until a whole value is buffered. RESP3
-/// attributes (`|`) are read and dropped, as the protocol allows clients to do.
+/// Frames may arrive split across any number of reads. The parser is
+/// resumable: the elements of an aggregate (array, map, set, push) are consumed
+/// from the buffer as each one completes and kept on a stack, so a reply of
+/// millions of elements arriving over thousands of reads is parsed once, not
+/// re-parsed from its start on every read. A scalar (one line, or one bulk
+/// string) is consumed only when whole. RESP3 attributes (`|`) are read and
+/// dropped, as the protocol allows clients to do.
 struct RESPParser {
     /// Deeper nesting than this is treated as a protocol violation rather than
     /// risking the stack on a hostile or corrupt stream.
     static let maximumDepth = 64
 
-    /// Parses one value from the front of `buffer`, moving its reader index past
-    /// it; returns `nil` (buffer untouched) when the value is not complete yet.
+    private struct Frame {
+        let kind: UInt8
+        var remaining: Int
+        var values: [RESPValue]
+    }
+
+    private var stack: [Frame] = []
+
+    /// Parses the next value from the front of `buffer`, moving its reader
+    /// index past what it consumed; returns `nil` when the value is not
+    /// complete yet (call again with more bytes appended).
+    mutating func next(_ buffer: inout ByteBuffer) throws(RedisError) -> RESPValue? {
+        while true {
+            var cursor = buffer.readerIndex
+            guard let token = try Self.parseToken(buffer, at: &cursor) else { return nil }
+            buffer.moveReaderIndex(to: cursor)
+            var completed: RESPValue?
+            switch token {
+            case .value(let value):
+                completed = value
+            case .aggregate(let kind, let count):
+                guard stack.count < Self.maximumDepth else { throw Self.violation("nesting deeper than \(Self.maximumDepth) levels") }
+                guard count > 0 else {
+                    completed = kind == UInt8(ascii: "|") ? nil : Self.build(kind, [])
+                    break
+                }
+                stack.append(Frame(kind: kind, remaining: count, values: []))
+                stack[stack.count - 1].values.reserveCapacity(min(count, 4096))
+                continue
+            }
+            // Hand the value to the innermost open aggregate, closing every
+            // aggregate it completes. A finished attribute yields nothing: it
+            // annotates the value that follows and is not an element itself.
+            while let value = completed, !stack.isEmpty {
+                let top = stack.count - 1
+                stack[top].values.append(value)
+                stack[top].remaining -= 1
+                if stack[top].remaining > 0 {
+                    completed = nil
+                    break
+                }
+                let frame = stack.removeLast()
+                completed = frame.kind == UInt8(ascii: "|") ? nil : Self.build(frame.kind, frame.values)
+            }
+            if let completed, stack.isEmpty { return completed }
+        }
+    }
+
+    /// Parses one whole value from `buffer` with a fresh parser (for tests and
+    /// one-off decoding); `nil` when it is incomplete.
     static func parse(_ buffer: inout ByteBuffer) throws(RedisError) -> RESPValue? {
-        var cursor = buffer.readerIndex
-        guard let value = try parseValue(buffer, at: &cursor, depth: 0) else { return nil }
-        buffer.moveReaderIndex(to: cursor)
+        var parser = RESPParser()
+        var copy = buffer
+        guard let value = try parser.next(&copy) else { return nil }
+        buffer = copy
         return value
+    }
+
+    private enum Token {
+        case value(RESPValue)
+        case aggregate(kind: UInt8, count: Int)
+    }
+
+    private static func build(_ kind: UInt8, _ values: [RESPValue]) -> RESPValue {
+        switch kind {
+        case UInt8(ascii: "~"): return .set(values)
+        case UInt8(ascii: ">"): return .push(values)
+        case UInt8(ascii: "%"): return .map(stride(from: 0, to: values.count, by: 2).map { (key: values[$0], value: values[$0 + 1]) })
+        default: return .array(values)
+        }
     }
 
     private static func violation(_ message: String) -> RedisError {
@@ -81,16 +148,6 @@ struct RESPParser {
         return .some(slice)
     }
 
-    private static func aggregate(_ buffer: ByteBuffer, count: Int, at cursor: inout Int, depth: Int) throws(RedisError) -> [RESPValue]? {
-        var values: [RESPValue] = []
-        values.reserveCapacity(min(count, 1024))
-        for _ in 0..<count {
-            guard let value = try parseValue(buffer, at: &cursor, depth: depth + 1) else { return nil }
-            values.append(value)
-        }
-        return values
-    }
-
     private static func count(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> Int?? {
         guard let header = line(buffer, at: &cursor) else { return nil }
         let count = try integer(header)
@@ -99,8 +156,8 @@ struct RESPParser {
         return .some(Int(count))
     }
 
-    private static func parseValue(_ buffer: ByteBuffer, at cursor: inout Int, depth: Int) throws(RedisError) -> RESPValue? {
-        guard depth < maximumDepth else { throw violation("nesting deeper than \(maximumDepth) levels") }
+    /// One scalar value, or the header of an aggregate; `nil` when incomplete.
+    private static func parseToken(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> Token? {
         guard cursor < buffer.writerIndex, let type = buffer.getInteger(at: cursor, as: UInt8.self) else { return nil }
         var position = cursor + 1
         let value: RESPValue
@@ -128,22 +185,12 @@ struct RESPParser {
                 throw violation("a verbatim string without its 3-letter format prefix")
             }
             value = .verbatimString(format: String(text.prefix(3)), text: String(text.dropFirst(4)))
-        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
+        case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
             guard let count = try count(buffer, at: &position) else { return nil }
-            guard let count else { value = .null; break }
-            guard let values = try aggregate(buffer, count: count, at: &position, depth: depth) else { return nil }
-            value = type == UInt8(ascii: "*") ? .array(values) : type == UInt8(ascii: "~") ? .set(values) : .push(values)
-        case UInt8(ascii: "%"), UInt8(ascii: "|"):
-            guard let count = try count(buffer, at: &position) else { return nil }
-            guard let count else { value = .null; break }
-            guard let flat = try aggregate(buffer, count: count * 2, at: &position, depth: depth) else { return nil }
-            if type == UInt8(ascii: "|") {
-                // An attribute annotates the value that follows it; keep only that value.
-                guard let annotated = try parseValue(buffer, at: &position, depth: depth + 1) else { return nil }
-                value = annotated
-            } else {
-                value = .map(stride(from: 0, to: flat.count, by: 2).map { (key: flat[$0], value: flat[$0 + 1]) })
-            }
+            cursor = position
+            guard let count else { return .value(.null) }
+            let pairs = type == UInt8(ascii: "%") || type == UInt8(ascii: "|")
+            return .aggregate(kind: type, count: pairs ? count * 2 : count)
         case UInt8(ascii: "_"):
             guard let text = line(buffer, at: &position) else { return nil }
             guard text.isEmpty else { throw violation("a null with a payload") }
@@ -177,7 +224,7 @@ struct RESPParser {
             throw violation("unknown type byte 0x\(String(type, radix: 16))")
         }
         cursor = position
-        return value
+        return .value(value)
     }
 }
 
@@ -185,8 +232,10 @@ struct RESPParser {
 struct RESPDecoder: ByteToMessageDecoder {
     typealias InboundOut = RESPValue
 
+    private var parser = RESPParser()
+
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let value = try RESPParser.parse(&buffer) else { return .needMoreData }
+        guard let value = try parser.next(&buffer) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(value))
         return .continue
     }

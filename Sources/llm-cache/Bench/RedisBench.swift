@@ -107,8 +107,9 @@ struct RedisBench: AsyncParsableCommand {
         }
 
         let slowlogSettings = try await client.send("CONFIG", "GET", "slowlog-*").elements?.compactMap(\.string) ?? []
-        try await client.send("CONFIG", "SET", "slowlog-log-slower-than", "0")
-        try await client.send("CONFIG", "SET", "slowlog-max-len", "1000000")
+        // Log every command of 100 µs or more: the script batches, never the PINGs.
+        try await client.send("CONFIG", "SET", "slowlog-log-slower-than", "100")
+        try await client.send("CONFIG", "SET", "slowlog-max-len", "100000")
         try await client.send("SLOWLOG", "RESET")
 
         let done = SharedCounter()
