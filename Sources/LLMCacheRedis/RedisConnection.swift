@@ -11,8 +11,25 @@ import Synchronization
 final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = RESPValue
 
+    /// Collects the replies of one pipeline, so its caller resumes once for
+    /// the whole batch rather than once per command.
+    private final class Batch {
+        var replies: [RESPValue] = []
+        let promise: EventLoopPromise<[RESPValue]>
+        var failed = false
+        init(count: Int, promise: EventLoopPromise<[RESPValue]>) {
+            self.promise = promise
+            replies.reserveCapacity(count)
+        }
+    }
+
+    private enum Responder {
+        case single(EventLoopPromise<RESPValue>)
+        case batch(Batch, last: Bool)
+    }
+
     private struct Pending {
-        let promise: EventLoopPromise<RESPValue>
+        let responder: Responder
         let deadline: NIODeadline
     }
 
@@ -54,18 +71,32 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.context = nil
     }
 
-    /// Writes `requests` and flushes once; a request without a promise expects
-    /// no reply (SUBSCRIBE, whose confirmations arrive as pushes).
-    func enqueue(_ requests: [(ByteBuffer, EventLoopPromise<RESPValue>?)]) {
+    /// Writes `requests` and flushes once; a single request without a promise
+    /// expects no reply (SUBSCRIBE, whose confirmations arrive as pushes).
+    func enqueue(_ requests: [OutboundRequest]) {
         guard let context, failure == nil else {
             let error = failure ?? RedisError(.connectionClosed, "the connection to \(endpoint) is closed")
-            for (_, promise) in requests { promise?.fail(error) }
+            for request in requests {
+                switch request {
+                case .single(_, let promise): promise?.fail(error)
+                case .batch(_, let promise): promise.fail(error)
+                }
+            }
             return
         }
         let deadline = NIODeadline.now() + commandTimeout
-        for (bytes, promise) in requests {
-            if let promise { pending.append(Pending(promise: promise, deadline: deadline)) }
-            context.write(NIOAny(bytes), promise: nil)
+        for request in requests {
+            switch request {
+            case .single(let bytes, let promise):
+                if let promise { pending.append(Pending(responder: .single(promise), deadline: deadline)) }
+                context.write(NIOAny(bytes), promise: nil)
+            case .batch(let commands, let promise):
+                let batch = Batch(count: commands.count, promise: promise)
+                for (index, bytes) in commands.enumerated() {
+                    pending.append(Pending(responder: .batch(batch, last: index == commands.count - 1), deadline: deadline))
+                    context.write(NIOAny(bytes), promise: nil)
+                }
+            }
         }
         context.flush()
     }
@@ -88,10 +119,16 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         inFlight.decrement()
-        if case .error(let message) = value {
-            head.promise.fail(RedisError(serverReply: message))
-        } else {
-            head.promise.succeed(value)
+        switch head.responder {
+        case .single(let promise):
+            if case .error(let message) = value {
+                promise.fail(RedisError(serverReply: message))
+            } else {
+                promise.succeed(value)
+            }
+        case .batch(let batch, let last):
+            batch.replies.append(value)
+            if last && !batch.failed { batch.promise.succeed(batch.replies) }
         }
     }
 
@@ -123,7 +160,15 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         if first { failure = error }
         while let head = pending.popFirst() {
             inFlight.decrement()
-            head.promise.fail(error)
+            switch head.responder {
+            case .single(let promise):
+                promise.fail(error)
+            case .batch(let batch, _):
+                if !batch.failed {
+                    batch.failed = true
+                    batch.promise.fail(error)
+                }
+            }
         }
         if first {
             let onClose = self.onClose
@@ -131,6 +176,14 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             onClose?(error)
         }
     }
+}
+
+/// What a connection hands its event loop to write.
+enum OutboundRequest: Sendable {
+    /// One command; its reply completes the promise (none for SUBSCRIBE).
+    case single(ByteBuffer, EventLoopPromise<RESPValue>?)
+    /// A pipeline; the promise gets every reply, in order, at once.
+    case batch([ByteBuffer], EventLoopPromise<[RESPValue]>)
 }
 
 /// Commands written but not answered on one connection: the pool sends new
@@ -149,7 +202,7 @@ final class InFlightCounter: Sendable {
 /// matched in order. Thread-safe.
 public final class RedisConnection: Sendable {
     private struct Outbox {
-        var requests: [(ByteBuffer, EventLoopPromise<RESPValue>?)] = []
+        var requests: [OutboundRequest] = []
         var scheduled = false
     }
 
@@ -176,7 +229,8 @@ public final class RedisConnection: Sendable {
     ///   ``RedisError/Code/connectionClosed`` when no reply came.
     public func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        submit([(command.encoded, promise)])
+        inFlight.increment()
+        submit(.single(command.encoded, promise))
         return try await Self.reply(promise.futureResult, endpoint: endpoint)
     }
 
@@ -187,29 +241,20 @@ public final class RedisConnection: Sendable {
     /// - Throws: ``RedisError`` when the connection fails or times out.
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        let promises = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
-        submit(zip(commands, promises).map { ($0.encoded, $1) })
-        var replies: [RESPValue] = []
-        replies.reserveCapacity(commands.count)
-        for promise in promises {
-            do {
-                replies.append(try await Self.reply(promise.futureResult, endpoint: endpoint))
-            } catch where error.code == .server {
-                replies.append(.error(error.message))
-            }
-        }
-        return replies
+        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
+        for _ in commands { inFlight.increment() }
+        submit(.batch(commands.map(\.encoded), promise))
+        return try await Self.reply(promise.futureResult, endpoint: endpoint)
     }
 
     /// Writes a command that gets no ordinary reply (SUBSCRIBE on a subscriber connection).
     func sendWithoutReply(_ command: RedisCommand) {
-        submit([(command.encoded, nil)])
+        submit(.single(command.encoded, nil))
     }
 
-    private func submit(_ requests: [(ByteBuffer, EventLoopPromise<RESPValue>?)]) {
-        for request in requests where request.1 != nil { inFlight.increment() }
+    private func submit(_ request: OutboundRequest) {
         let schedule = outbox.withLock { outbox in
-            outbox.requests.append(contentsOf: requests)
+            outbox.requests.append(request)
             if outbox.scheduled { return false }
             outbox.scheduled = true
             return true
@@ -231,7 +276,7 @@ public final class RedisConnection: Sendable {
         handler.value.enqueue(requests)
     }
 
-    private static func reply(_ future: EventLoopFuture<RESPValue>, endpoint: String) async throws(RedisError) -> RESPValue {
+    private static func reply<Value: Sendable>(_ future: EventLoopFuture<Value>, endpoint: String) async throws(RedisError) -> Value {
         do {
             return try await future.get()
         } catch let error as RedisError {
