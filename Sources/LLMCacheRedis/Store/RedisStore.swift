@@ -34,10 +34,11 @@ public final class RedisStore: CacheStore {
         /// ``CacheError/Code/entryTooLarge``. Default 8 MiB.
         public var maximumEntryWeight: Int
         /// Entries handled per invalidation step (one SSCAN/SCAN page and one
-        /// script call). Smaller keeps each Redis pause shorter. Default 256.
+        /// script call). Smaller keeps each Redis pause shorter; 128 keeps a
+        /// batch to a few milliseconds even on a busy machine. Default 128.
         public var batchSize: Int
 
-        public init(keyPrefix: String = "llmcache:", maximumEntryWeight: Int = 8 << 20, batchSize: Int = 256) {
+        public init(keyPrefix: String = "llmcache:", maximumEntryWeight: Int = 8 << 20, batchSize: Int = 128) {
             self.keyPrefix = keyPrefix
             self.maximumEntryWeight = maximumEntryWeight
             self.batchSize = batchSize
