@@ -132,7 +132,16 @@ struct RedisBench: AsyncParsableCommand {
         guard removed == count else { throw ValidationError("invalidation removed \(removed) of \(count) entries") }
 
         let log = try await client.send("SLOWLOG", "GET", "-1").elements ?? []
-        let longestCommand = log.compactMap { $0.elements?[2].int }.max() ?? 0
+        // Each SLOWLOG entry: id, time, duration (us), arguments, ...
+        let logged = log.compactMap { entry -> (duration: Int, command: String)? in
+            guard let fields = entry.elements, fields.count > 3, let duration = fields[2].int else { return nil }
+            return (duration, fields[3].elements?.first?.string ?? "?")
+        }
+        let longestCommand = logged.map(\.duration).max() ?? 0
+        let scriptDurations = logged.filter { $0.command.uppercased() == "EVALSHA" }.map(\.duration).sorted()
+        if let longest = logged.max(by: { $0.duration < $1.duration }) {
+            progress("longest command during invalidation: \(longest.command), \(longest.duration) us; \(scriptDurations.count) script calls of 100 us or more")
+        }
         var index = 0
         while index + 1 < slowlogSettings.count {
             try await client.send("CONFIG", "SET", slowlogSettings[index], slowlogSettings[index + 1])
@@ -142,6 +151,9 @@ struct RedisBench: AsyncParsableCommand {
 
         report.add("redis.tag_invalidate.\(label).max_block", Double(longestCommand) / 1000, "ms")
         report.add("redis.tag_invalidate.\(label).ping_max", longestPing.seconds * 1000, "ms")
+        if !scriptDurations.isEmpty {
+            report.add("redis.tag_invalidate.\(label).batch_block", Double(scriptDurations[scriptDurations.count / 2]) / 1000, "ms")
+        }
         report.add("redis.tag_invalidate.\(label).total", elapsed.seconds, "s")
         report.add("redis.tag_invalidate.\(label).rate", Double(count) / elapsed.seconds, "ops/s")
     }
