@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "LLMCacheRedis", "LLMCache", "LLMCacheConformance",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
     ]

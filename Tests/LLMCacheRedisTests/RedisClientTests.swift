@@ -1,4 +1,6 @@
+import Foundation
 import NIOCore
+import NIOSSL
 import Testing
 @testable import LLMCacheRedis
 
@@ -127,6 +129,42 @@ import Testing
                     await #expect { try await client.send("SET", "other:k", "v") } throws: { ($0 as? RedisError)?.serverCode == "NOPERM" }
                 }
             }
+        }
+    }
+
+    @Test func tlsConnectionsVerifyTheServerAndCarryCommands() async throws {
+        let port = try RedisServer.freePort()
+        let directoryURL = FileManager.default.temporaryDirectory.appendingPathComponent("llmcache-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directoryURL, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directoryURL) }
+        let directory = directoryURL.path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                             "-addext", "subjectAltName=DNS:localhost", "-keyout", "\(directory)/key.pem", "-out", "\(directory)/cert.pem"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a test certificate")
+        let tlsServer = try RedisServer(port: port, arguments: [
+            "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", "\(directory)/cert.pem",
+            "--tls-key-file", "\(directory)/key.pem", "--tls-ca-cert-file", "\(directory)/cert.pem", "--tls-auth-clients", "no",
+        ])
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile("\(directory)/cert.pem"))
+        tlsServer.tls = tls
+        try await tlsServer.start()
+        defer { tlsServer.stop() }
+        try await withClient(tlsServer.configuration()) { client in
+            try await client.send("SET", "secret", "over tls")
+            #expect(try await client.send("GET", "secret").string == "over tls")
+        }
+        // A client that does not trust the certificate must not connect.
+        var untrusting = tlsServer.configuration()
+        untrusting.tls = .makeClientConfiguration()
+        try await withClient(untrusting) { client in
+            await #expect(throws: RedisError.self) { try await client.send("PING") }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 @testable import LLMCacheRedis
 
 /// A real `redis-server` on a free loopback port, started for one test and
@@ -12,6 +13,8 @@ final class RedisServer: @unchecked Sendable {
     let extraArguments: [String]
     private var process: Process?
     private let directory: URL
+    /// Set for a server that speaks only TLS: how clients reach it.
+    var tls: TLSConfiguration?
 
     static let executable: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -52,7 +55,9 @@ final class RedisServer: @unchecked Sendable {
     var url: String { "redis://127.0.0.1:\(port)" }
 
     func configuration() -> RedisClient.Configuration {
-        RedisClient.Configuration(host: "127.0.0.1", port: port)
+        var configuration = RedisClient.Configuration(host: "127.0.0.1", port: port, tls: tls)
+        configuration.tlsServerName = tls == nil ? nil : "localhost"
+        return configuration
     }
 
     private func waitUntilReady() async throws {
@@ -60,7 +65,8 @@ final class RedisServer: @unchecked Sendable {
         var configuration = configuration()
         configuration.timeouts.connect = .milliseconds(200)
         for _ in 0..<250 {
-            if let connection = try? await RedisConnection.connect(configuration: configuration, sslContext: nil, group: MultiThreadedEventLoopGroup.singleton) {
+            let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+            if let connection = try? await RedisConnection.connect(configuration: configuration, sslContext: sslContext, group: MultiThreadedEventLoopGroup.singleton) {
                 defer { Task { await connection.close() } }
                 do {
                     _ = try await connection.send(RedisCommand("PING"))
