@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
         .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),

@@ -44,22 +44,25 @@ final class CacheCounters: Sendable {
     private let missCounter: Counter
     private let bypassCounter: Counter
     private let rejectedCounter: Counter
-    private let savedCounter: FloatingPointCounter
+    /// One record per hit of the compute time it saved; its sum is the total saved.
+    private let savedTimer: Metrics.Timer
     private let computeTimer: Metrics.Timer
     private let label: String
+    private let factory: any MetricsFactory
     let storedBytesGauge: Gauge
     let entriesGauge: Gauge
 
-    init(label: String) {
+    init(label: String, factory: any MetricsFactory) {
         self.label = label
-        hitCounter = Counter(label: "\(label)_hits_total")
-        missCounter = Counter(label: "\(label)_misses_total")
-        bypassCounter = Counter(label: "\(label)_bypasses_total")
-        rejectedCounter = Counter(label: "\(label)_rejected_entries_total")
-        savedCounter = FloatingPointCounter(label: "\(label)_time_saved_seconds_total")
-        computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds")
-        storedBytesGauge = Gauge(label: "\(label)_stored_bytes")
-        entriesGauge = Gauge(label: "\(label)_entries")
+        self.factory = factory
+        hitCounter = Counter(label: "\(label)_hits_total", factory: factory)
+        missCounter = Counter(label: "\(label)_misses_total", factory: factory)
+        bypassCounter = Counter(label: "\(label)_bypasses_total", factory: factory)
+        rejectedCounter = Counter(label: "\(label)_rejected_entries_total", factory: factory)
+        savedTimer = Metrics.Timer(label: "\(label)_time_saved_seconds", factory: factory)
+        computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds", factory: factory)
+        storedBytesGauge = Gauge(label: "\(label)_stored_bytes", factory: factory)
+        entriesGauge = Gauge(label: "\(label)_entries", factory: factory)
     }
 
     func hit(saved: Duration) {
@@ -67,7 +70,7 @@ final class CacheCounters: Sendable {
         let nanos = saved.nanoseconds
         savedNanoseconds.add(nanos, ordering: .relaxed)
         hitCounter.increment()
-        savedCounter.increment(by: Double(nanos) / 1e9)
+        savedTimer.recordNanoseconds(nanos)
     }
 
     func miss() {
@@ -82,7 +85,7 @@ final class CacheCounters: Sendable {
 
     func storeError(operation: String) {
         storeErrors.add(1, ordering: .relaxed)
-        Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)]).increment()
+        Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)], factory: factory).increment()
     }
 
     func rejectedEntry() {

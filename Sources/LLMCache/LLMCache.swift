@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// The cache in front of an LLM: exact lookups by request fingerprint,
@@ -159,18 +160,21 @@ public final class LLMCache: Sendable {
     /// - Parameters:
     ///   - clock: time for ages and expiry; the store's clock should be the same.
     ///   - logger: where fail-open events are logged (at `warning`).
+    ///   - metricsFactory: where counters, gauges and timers go; default the
+    ///     process-wide `MetricsSystem.factory`.
     public init(
         store: any CacheStore,
         configuration: Configuration = Configuration(),
         clock: any CacheClock = SystemCacheClock(),
-        logger: Logger = Logger(label: "llm-cache")
+        logger: Logger = Logger(label: "llm-cache"),
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.store = store
         self.configuration = configuration
         self.fingerprint = Fingerprint(configuration: configuration.fingerprint)
         self.clock = clock
         self.logger = logger
-        self.counters = CacheCounters(label: configuration.metricsPrefix)
+        self.counters = CacheCounters(label: configuration.metricsPrefix, factory: metricsFactory ?? MetricsSystem.factory)
     }
 
     // MARK: - Requests
