@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LLMCache", targets: ["LLMCache"]),
         .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
+        .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
     dependencies: [
@@ -38,6 +39,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // hnswlib (header-only, Debian's libhnswlib-dev) behind a small C interface.
+        .target(name: "CHNSW"),
+        .target(name: "LLMCacheVectorIndex", dependencies: ["LLMCache", "CHNSW"]),
         .target(
             name: "LLMCacheEmbeddings",
             dependencies: ["LLMCache", "CBLAS", .product(name: "Logging", package: "swift-log")]
@@ -52,6 +56,7 @@ let package = Package(
                 "LLMCache",
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
+                "LLMCacheVectorIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,7 +68,9 @@ let package = Package(
             name: "LLMCacheTests",
             dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
+        .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
         .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
