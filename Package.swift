@@ -64,6 +64,6 @@ let package = Package(
             dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "Metrics", package: "swift-metrics")]
         ),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
-        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
