@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
-        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     cxxLanguageStandard: .cxx17
 )

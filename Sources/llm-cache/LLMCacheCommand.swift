@@ -9,6 +9,9 @@ struct LLMCacheCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             BenchCommand.self,
+            ExportCommand.self,
+            ImportCommand.self,
+            SQLiteWorkerCommand.self,
         ],
         defaultSubcommand: nil
     )
