@@ -8,6 +8,7 @@ struct LLMCacheCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self,
+            WarmCommand.self,
             BenchCommand.self,
             ExportCommand.self,
             ImportCommand.self,

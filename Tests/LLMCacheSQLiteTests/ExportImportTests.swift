@@ -109,3 +109,29 @@ struct ExportImportTests {
         #expect(throws: CacheError.self) { try CacheEntryJSONLines.decode(notOurs) { _, _ in } }
     }
 }
+
+@Suite struct WarmCommandTests {
+    @Test func warmFillsASQLiteFileAndRejectsABadFileWhole() async throws {
+        let directory = try TemporaryDirectory()
+        let database = directory.path("warm.sqlite")
+        let good = directory.path("good.jsonl")
+        let lines = (0..<50).map { i in
+            #"{"request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "question \#(i)"}]}, "response": "answer \#(i)", "tags": ["batch"]}"#
+        }
+        try lines.joined(separator: "\n").write(toFile: good, atomically: true, encoding: .utf8)
+        let result = try launchLLMCache(["warm", "--store", "sqlite:\(database)", good])()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("stored 50 of 50 pairs"))
+        let store = try SQLiteStore(path: database)
+        #expect(try await store.count() == 50)
+
+        let bad = directory.path("bad.jsonl")
+        try (lines.prefix(3) + [#"{"request": {"model": 7}, "response": "x"}"#]).joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let other = directory.path("other.sqlite")
+        let failure = try launchLLMCache(["warm", "--store", "sqlite:\(other)", bad])()
+        #expect(failure.status != 0)
+        #expect(failure.stderr.contains("line 4"), "\(failure.stderr)")
+        #expect(failure.stderr.contains("request.model"), "\(failure.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: other))
+    }
+}
