@@ -3,8 +3,10 @@ import Synchronization
 
 /// A snapshot of what a cache has done and holds.
 public struct CacheStatistics: Hashable, Sendable {
-    /// Lookups answered from the cache.
+    /// Lookups answered from the cache by exact key.
     public var hits: Int
+    /// Lookups answered from the cache by meaning.
+    public var semanticHits: Int
     /// Lookups that found nothing (or found a stale or undecodable entry).
     public var misses: Int
     /// Requests that skipped the cache on purpose (no-cache, sampling policy).
@@ -22,16 +24,17 @@ public struct CacheStatistics: Hashable, Sendable {
     /// What the store reports; `nil` when it could not be read.
     public var store: StoreStatistics?
 
-    /// `hits / (hits + misses)`, or 0 before any lookup.
+    /// Exact and semantic hits over all lookups, or 0 before any lookup.
     public var hitRatio: Double {
-        let total = hits + misses
-        return total == 0 ? 0 : Double(hits) / Double(total)
+        let total = hits + semanticHits + misses
+        return total == 0 ? 0 : Double(hits + semanticHits) / Double(total)
     }
 }
 
 /// The facade's counters: atomics for the snapshot, swift-metrics for export.
 final class CacheCounters: Sendable {
     let hits = Atomic<Int>(0)
+    let semanticHits = Atomic<Int>(0)
     let misses = Atomic<Int>(0)
     let bypasses = Atomic<Int>(0)
     let storeErrors = Atomic<Int>(0)
@@ -41,6 +44,7 @@ final class CacheCounters: Sendable {
     let savedNanoseconds = Atomic<Int64>(0)
 
     private let hitCounter: Counter
+    private let semanticHitCounter: Counter
     private let missCounter: Counter
     private let bypassCounter: Counter
     private let rejectedCounter: Counter
@@ -56,6 +60,7 @@ final class CacheCounters: Sendable {
         self.label = label
         self.factory = factory
         hitCounter = Counter(label: "\(label)_hits_total", factory: factory)
+        semanticHitCounter = Counter(label: "\(label)_semantic_hits_total", factory: factory)
         missCounter = Counter(label: "\(label)_misses_total", factory: factory)
         bypassCounter = Counter(label: "\(label)_bypasses_total", factory: factory)
         rejectedCounter = Counter(label: "\(label)_rejected_entries_total", factory: factory)
@@ -70,6 +75,14 @@ final class CacheCounters: Sendable {
         let nanos = saved.nanoseconds
         savedNanoseconds.add(nanos, ordering: .relaxed)
         hitCounter.increment()
+        savedTimer.recordNanoseconds(nanos)
+    }
+
+    func semanticHit(saved: Duration) {
+        semanticHits.add(1, ordering: .relaxed)
+        let nanos = saved.nanoseconds
+        savedNanoseconds.add(nanos, ordering: .relaxed)
+        semanticHitCounter.increment()
         savedTimer.recordNanoseconds(nanos)
     }
 
@@ -101,6 +114,7 @@ final class CacheCounters: Sendable {
     func snapshot(store: StoreStatistics?) -> CacheStatistics {
         CacheStatistics(
             hits: hits.load(ordering: .relaxed),
+            semanticHits: semanticHits.load(ordering: .relaxed),
             misses: misses.load(ordering: .relaxed),
             bypasses: bypasses.load(ordering: .relaxed),
             storeErrors: storeErrors.load(ordering: .relaxed),
