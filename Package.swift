@@ -57,6 +57,7 @@ let package = Package(
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
                 "LLMCacheVectorIndex",
+                "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

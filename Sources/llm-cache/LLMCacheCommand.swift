@@ -9,6 +9,7 @@ struct LLMCacheCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             WarmCommand.self,
+            EmbedCommand.self,
             BenchCommand.self,
             ExportCommand.self,
             ImportCommand.self,
