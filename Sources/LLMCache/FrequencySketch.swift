@@ -3,7 +3,9 @@
 /// Admission Policy", 2017), laid out as Caffeine's `FrequencySketch`.
 ///
 /// - A count-min sketch of 4-bit counters, sixteen to a `UInt64`, read and
-///   written through four hashes; an estimate is the smallest of the four.
+///   written through four hashes; an estimate is the smallest of the four. As in
+///   Caffeine 3, a key's four counters all lie in one 64-byte block of the table,
+///   so a use costs one cache miss rather than four.
 /// - A doorkeeper (a Bloom filter) in front of it: a key's first use in a sample
 ///   period only sets doorkeeper bits, so the many keys seen once never reach the
 ///   counters and do not inflate the estimates of the keys that matter.
@@ -12,16 +14,14 @@
 ///
 /// Not thread-safe: each shard owns one and uses it under the shard's lock.
 struct FrequencySketch {
-    private static let seeds: (UInt64, UInt64, UInt64, UInt64) = (
-        0xc3a5_c85c_97cb_3127, 0xb492_b66f_be98_f273, 0x9ae1_6a3b_2f90_404f, 0xcbf2_9ce4_8422_2325
-    )
     /// Every counter's high bits, kept when halving.
     private static let resetMask: UInt64 = 0x7777_7777_7777_7777
     /// Every counter's low bit: counts odd counters, whose halving loses 1/2.
     private static let oneMask: UInt64 = 0x1111_1111_1111_1111
 
     private var table: [UInt64] = [0]
-    private var tableMask = 0
+    /// Blocks of eight words (64 bytes), minus one.
+    private var blockMask = 0
     private var doorkeeper: [UInt64] = [0]
     private var doorkeeperMask = 63
     /// Recorded uses since the last halving.
@@ -43,9 +43,9 @@ struct FrequencySketch {
         capacity = maximum
         // One 64-bit word (16 counters) per key, as Caffeine: four counters per
         // key with room for hash collisions.
-        let words = Self.ceilingPowerOfTwo(maximum)
+        let words = max(8, Self.ceilingPowerOfTwo(maximum))
         table = [UInt64](repeating: 0, count: words)
-        tableMask = words - 1
+        blockMask = words / 8 - 1
         sampleSize = 10 * maximum
         // The doorkeeper holds the keys of at most one sample period; with one bit
         // per sampled use it stays sparse enough to reject most first sightings.
@@ -59,12 +59,11 @@ struct FrequencySketch {
     /// periods, from 0 to 16.
     func frequency(_ hash: UInt64) -> Int {
         let item = Self.rehash(hash)
-        let start = Int(truncatingIfNeeded: item & 3) << 2
+        let block = blockStart(item)
         var minimum = 15
         for i in 0..<4 {
-            let word = table[index(item, i)]
-            let count = Int(truncatingIfNeeded: (word >> UInt64((start + i) << 2)) & 0xf)
-            minimum = min(minimum, count)
+            let (slot, counter) = position(item, i, block)
+            minimum = min(minimum, Int(truncatingIfNeeded: (table[slot] >> UInt64(counter << 2)) & 0xf))
         }
         return minimum + (doorkeeperContains(item) ? 1 : 0)
     }
@@ -77,10 +76,11 @@ struct FrequencySketch {
             recordSample()
             return
         }
-        let start = Int(truncatingIfNeeded: item & 3) << 2
+        let block = blockStart(item)
         var added = false
         for i in 0..<4 {
-            added = incrementAt(index(item, i), counter: start + i) || added
+            let (slot, counter) = position(item, i, block)
+            added = incrementAt(slot, counter: counter) || added
         }
         if added { recordSample() }
     }
@@ -111,38 +111,36 @@ struct FrequencySketch {
         size = (size >> 1) - (odd >> 2)
     }
 
-    private func index(_ item: UInt64, _ i: Int) -> Int {
-        let seed: UInt64
-        switch i {
-        case 0: seed = Self.seeds.0
-        case 1: seed = Self.seeds.1
-        case 2: seed = Self.seeds.2
-        default: seed = Self.seeds.3
-        }
-        var hash = seed &* item
-        hash &+= hash >> 32
-        return Int(truncatingIfNeeded: hash) & tableMask
+    private func blockStart(_ item: UInt64) -> Int {
+        (Int(truncatingIfNeeded: item) & blockMask) << 3
     }
 
-    // Two bit positions from the two halves of one well-mixed word.
-    private func doorkeeperBits(_ item: UInt64) -> (Int, Int) {
+    /// The word and the counter in it of the key's `i`-th hash: each hash picks
+    /// one of its own two words of the block, and one of sixteen counters there.
+    private func position(_ item: UInt64, _ i: Int, _ block: Int) -> (slot: Int, counter: Int) {
+        let h = Int(truncatingIfNeeded: item >> UInt64(32 + (i << 3)))
+        return (block + (h & 1) + (i << 1), (h >> 1) & 15)
+    }
+
+    // Two bits in one word of the doorkeeper, from bits the table does not use.
+    private func doorkeeperBits(_ item: UInt64) -> (word: Int, bits: UInt64) {
         let mixed = item &* 0x9e37_79b9_7f4a_7c15
-        return (Int(truncatingIfNeeded: mixed >> 32) & doorkeeperMask, Int(truncatingIfNeeded: mixed) & doorkeeperMask)
+        let word = Int(truncatingIfNeeded: mixed >> 40) & (doorkeeperMask >> 6)
+        return (word, 1 << (mixed & 63) | 1 << ((mixed >> 6) & 63))
     }
 
     private func doorkeeperContains(_ item: UInt64) -> Bool {
-        let (a, b) = doorkeeperBits(item)
-        return doorkeeper[a >> 6] & (1 << UInt64(a & 63)) != 0 && doorkeeper[b >> 6] & (1 << UInt64(b & 63)) != 0
+        let (word, bits) = doorkeeperBits(item)
+        return doorkeeper[word] & bits == bits
     }
 
     private mutating func doorkeeperInsert(_ item: UInt64) {
-        let (a, b) = doorkeeperBits(item)
-        doorkeeper[a >> 6] |= 1 << UInt64(a & 63)
-        doorkeeper[b >> 6] |= 1 << UInt64(b & 63)
+        let (word, bits) = doorkeeperBits(item)
+        doorkeeper[word] |= bits
     }
 
-    /// A second mix on top of the key's spread, so sketch indexes are independent
-    /// of the bits that chose the shard.
+    /// A second mix on top of the key's spread, so sketch positions are
+    /// independent of the bits that chose the shard.
     private static func rehash(_ x: UInt64) -> UInt64 {
         var z = x &+ 0x9e37_79b9_7f4a_7c15
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9

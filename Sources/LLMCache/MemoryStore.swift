@@ -144,8 +144,10 @@ public final class MemoryStore: CacheStore {
     /// Returns the live entry stored under `key`, or `nil`, and records the use for
     /// the eviction policy. Synchronous and allocation-free on a hit.
     public func lookup(_ key: CacheKey) -> CacheEntry? {
-        let clock = self.clock
-        var sink = EventSink(events)
+        // Nothing on this path retains a shared object but the shard: a reference
+        // count touched by every thread on every hit would bounce between cores.
+        // The rare expired path builds its event sink inside the lock.
+        var expiredEvents: [CacheEvent] = []
         let found = shard(for: key).state.withLock { state -> CacheEntry? in
             guard let i = state.index[key] else { return nil }
             let expiresAt = state.nodes[Int(i)].expiresAt
@@ -153,17 +155,19 @@ public final class MemoryStore: CacheStore {
             if expiresAt != .max {
                 let now = clock.now().nanosecondsSinceEpoch
                 if now >= expiresAt {
+                    var sink = EventSink(events)
                     state.remove(i)
                     state.expirations += 1
                     sink.append(.expired(key))
                     state.purgeExpired(now: now, limit: 8, sink: &sink)
+                    expiredEvents = sink.events
                     return nil
                 }
             }
             state.recordAccess(i, hash: key.spread)
             return state.nodes[Int(i)].entry
         }
-        if !sink.events.isEmpty { sink.publish() }
+        for event in expiredEvents { events.publish(event) }
         return found
     }
 
