@@ -25,6 +25,9 @@ struct MemoryBench: AsyncParsableCommand {
     @Option(help: "Cache sizes (entries) to replay --trace at, comma-separated.")
     var sizes: String = "1000,10000,100000"
 
+    @Option(help: "Shards for --trace replays (default: chosen from the budgets, as users get it).")
+    var shards: Int?
+
     func run() async throws {
         var report = BenchReport(benchmark: "memory")
         if let trace {
@@ -142,8 +145,8 @@ struct MemoryBench: AsyncParsableCommand {
     /// Replays `trace` against an entry-count-bounded store (every entry weighs
     /// the same, so the count binds): a miss stores the key, as a read-through
     /// cache would. Automatic sharding, as users get it.
-    static func hitRatio(_ trace: [CacheKey], entries: Int, policy: MemoryStore.EvictionPolicy) -> Double {
-        let store = MemoryStore(configuration: .init(maximumBytes: Int.max / 2, maximumEntries: entries, policy: policy))
+    static func hitRatio(_ trace: [CacheKey], entries: Int, policy: MemoryStore.EvictionPolicy, shards: Int? = nil) -> Double {
+        let store = MemoryStore(configuration: .init(maximumBytes: Int.max / 2, maximumEntries: entries, policy: policy, shards: shards))
         let created = CacheTimestamp(nanosecondsSinceEpoch: 0)
         var hits = 0
         for key in trace {
@@ -165,8 +168,8 @@ struct MemoryBench: AsyncParsableCommand {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         progress("replaying \(count) requests from \(path)")
         for size in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
-            let tiny = Self.hitRatio(trace, entries: size, policy: .wTinyLFU)
-            let lru = Self.hitRatio(trace, entries: size, policy: .lru)
+            let tiny = Self.hitRatio(trace, entries: size, policy: .wTinyLFU, shards: shards)
+            let lru = Self.hitRatio(trace, entries: size, policy: .lru, shards: shards)
             report.add("hitratio.\(name).size\(size).wtinylfu", tiny, "ratio")
             report.add("hitratio.\(name).size\(size).lru", lru, "ratio")
             report.add("hitratio.\(name).size\(size).wtinylfu_minus_lru", (tiny - lru) * 100, "points")
