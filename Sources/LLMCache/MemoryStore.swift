@@ -331,3 +331,9 @@ public final class MemoryStore: CacheStore {
         }
     }
 }
+
+extension MemoryStore {
+    /// Always true: every operation is a few memory accesses under a lock, so
+    /// ``LLMCache`` keeps its time-out guard off this store's hits.
+    public var isLocal: Bool { true }
+}
