@@ -10,6 +10,7 @@ struct LLMCacheCommand: AsyncParsableCommand {
             DemoCommand.self,
             WarmCommand.self,
             EmbedCommand.self,
+            EvalSemanticCommand.self,
             BenchCommand.self,
             ExportCommand.self,
             ImportCommand.self,
