@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
         .library(name: "LLMCacheRedis", targets: ["LLMCacheRedis"]),
+        .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
     dependencies: [
@@ -42,6 +43,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // hnswlib (header-only, Debian's libhnswlib-dev) behind a small C interface.
+        .target(name: "CHNSW"),
+        .target(name: "LLMCacheVectorIndex", dependencies: ["LLMCache", "CHNSW"]),
         .target(
             name: "LLMCacheEmbeddings",
             dependencies: ["LLMCache", "CBLAS", .product(name: "Logging", package: "swift-log")]
@@ -71,6 +75,8 @@ let package = Package(
                 "LLMCacheSQLite",
                 "LLMCacheRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
+                "LLMCacheVectorIndex",
+                "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,10 +86,11 @@ let package = Package(
         .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
+        .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
-        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance"]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "LLMCacheRedisTests",
             dependencies: [
@@ -92,5 +99,6 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

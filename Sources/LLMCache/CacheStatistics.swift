@@ -3,8 +3,10 @@ import Synchronization
 
 /// A snapshot of what a cache has done and holds.
 public struct CacheStatistics: Hashable, Sendable {
-    /// Lookups answered from the cache.
+    /// Lookups answered from the cache by exact key.
     public var hits: Int
+    /// Lookups answered from the cache by meaning.
+    public var semanticHits: Int
     /// Lookups that found nothing (or found a stale or undecodable entry).
     public var misses: Int
     /// Requests that skipped the cache on purpose (no-cache, sampling policy).
@@ -22,16 +24,17 @@ public struct CacheStatistics: Hashable, Sendable {
     /// What the store reports; `nil` when it could not be read.
     public var store: StoreStatistics?
 
-    /// `hits / (hits + misses)`, or 0 before any lookup.
+    /// Exact and semantic hits over all lookups, or 0 before any lookup.
     public var hitRatio: Double {
-        let total = hits + misses
-        return total == 0 ? 0 : Double(hits) / Double(total)
+        let total = hits + semanticHits + misses
+        return total == 0 ? 0 : Double(hits + semanticHits) / Double(total)
     }
 }
 
 /// The facade's counters: atomics for the snapshot, swift-metrics for export.
 final class CacheCounters: Sendable {
     let hits = Atomic<Int>(0)
+    let semanticHits = Atomic<Int>(0)
     let misses = Atomic<Int>(0)
     let bypasses = Atomic<Int>(0)
     let storeErrors = Atomic<Int>(0)
@@ -41,25 +44,30 @@ final class CacheCounters: Sendable {
     let savedNanoseconds = Atomic<Int64>(0)
 
     private let hitCounter: Counter
+    private let semanticHitCounter: Counter
     private let missCounter: Counter
     private let bypassCounter: Counter
     private let rejectedCounter: Counter
-    private let savedCounter: FloatingPointCounter
+    /// One record per hit of the compute time it saved; its sum is the total saved.
+    private let savedTimer: Metrics.Timer
     private let computeTimer: Metrics.Timer
     private let label: String
+    private let factory: any MetricsFactory
     let storedBytesGauge: Gauge
     let entriesGauge: Gauge
 
-    init(label: String) {
+    init(label: String, factory: any MetricsFactory) {
         self.label = label
-        hitCounter = Counter(label: "\(label)_hits_total")
-        missCounter = Counter(label: "\(label)_misses_total")
-        bypassCounter = Counter(label: "\(label)_bypasses_total")
-        rejectedCounter = Counter(label: "\(label)_rejected_entries_total")
-        savedCounter = FloatingPointCounter(label: "\(label)_time_saved_seconds_total")
-        computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds")
-        storedBytesGauge = Gauge(label: "\(label)_stored_bytes")
-        entriesGauge = Gauge(label: "\(label)_entries")
+        self.factory = factory
+        hitCounter = Counter(label: "\(label)_hits_total", factory: factory)
+        semanticHitCounter = Counter(label: "\(label)_semantic_hits_total", factory: factory)
+        missCounter = Counter(label: "\(label)_misses_total", factory: factory)
+        bypassCounter = Counter(label: "\(label)_bypasses_total", factory: factory)
+        rejectedCounter = Counter(label: "\(label)_rejected_entries_total", factory: factory)
+        savedTimer = Metrics.Timer(label: "\(label)_time_saved_seconds", factory: factory)
+        computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds", factory: factory)
+        storedBytesGauge = Gauge(label: "\(label)_stored_bytes", factory: factory)
+        entriesGauge = Gauge(label: "\(label)_entries", factory: factory)
     }
 
     func hit(saved: Duration) {
@@ -67,7 +75,15 @@ final class CacheCounters: Sendable {
         let nanos = saved.nanoseconds
         savedNanoseconds.add(nanos, ordering: .relaxed)
         hitCounter.increment()
-        savedCounter.increment(by: Double(nanos) / 1e9)
+        savedTimer.recordNanoseconds(nanos)
+    }
+
+    func semanticHit(saved: Duration) {
+        semanticHits.add(1, ordering: .relaxed)
+        let nanos = saved.nanoseconds
+        savedNanoseconds.add(nanos, ordering: .relaxed)
+        semanticHitCounter.increment()
+        savedTimer.recordNanoseconds(nanos)
     }
 
     func miss() {
@@ -82,7 +98,7 @@ final class CacheCounters: Sendable {
 
     func storeError(operation: String) {
         storeErrors.add(1, ordering: .relaxed)
-        Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)]).increment()
+        Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)], factory: factory).increment()
     }
 
     func rejectedEntry() {
@@ -98,6 +114,7 @@ final class CacheCounters: Sendable {
     func snapshot(store: StoreStatistics?) -> CacheStatistics {
         CacheStatistics(
             hits: hits.load(ordering: .relaxed),
+            semanticHits: semanticHits.load(ordering: .relaxed),
             misses: misses.load(ordering: .relaxed),
             bypasses: bypasses.load(ordering: .relaxed),
             storeErrors: storeErrors.load(ordering: .relaxed),

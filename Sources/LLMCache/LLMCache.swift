@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// The cache in front of an LLM: exact lookups by request fingerprint,
@@ -70,6 +71,8 @@ public final class LLMCache: Sendable {
         public var store: Bool
         /// Serve a cached answer only if it is at most this old (`max-age`). Default `nil`: any age.
         public var maxAge: Duration?
+        /// Whether and how this call may be answered by meaning. Default ``SemanticControl/default``.
+        public var semantic: SemanticControl
 
         public init(
             namespace: String? = nil,
@@ -77,7 +80,8 @@ public final class LLMCache: Sendable {
             tags: [String] = [],
             lookup: Bool = true,
             store: Bool = true,
-            maxAge: Duration? = nil
+            maxAge: Duration? = nil,
+            semantic: SemanticControl = .default
         ) {
             self.namespace = namespace
             self.ttl = ttl
@@ -85,7 +89,18 @@ public final class LLMCache: Sendable {
             self.lookup = lookup
             self.store = store
             self.maxAge = maxAge
+            self.semantic = semantic
         }
+    }
+
+    /// Per-call control of the semantic tier (the proxy's `X-Cache-Semantic`).
+    public enum SemanticControl: Hashable, Sendable {
+        /// Use the semantic tier as configured, when the cache has one.
+        case `default`
+        /// Exact matches only for this call; its answer is still indexed.
+        case off
+        /// Use this similarity threshold (cosine, -1...1) for this call.
+        case threshold(Float)
     }
 
     /// Where an answer came from.
@@ -134,6 +149,8 @@ public final class LLMCache: Sendable {
         var namespace: String
         var model: String
         var options: Options
+        /// Stored with the answer so the semantic index can find and rebuild it.
+        var semantic: SemanticRecord? = nil
     }
 
     struct Outcome: Sendable {
@@ -153,25 +170,39 @@ public final class LLMCache: Sendable {
     let counters: CacheCounters
     let flights = SingleFlight<Outcome>()
     let rotation = VariantRotation()
+    /// The semantic tier consulted after an exact miss, if any.
+    public let semantic: SemanticCache?
+    private let semanticFollower: Task<Void, Never>?
 
     /// Creates a cache over `store`.
     ///
     /// - Parameters:
     ///   - clock: time for ages and expiry; the store's clock should be the same.
     ///   - logger: where fail-open events are logged (at `warning`).
+    ///   - metricsFactory: where counters, gauges and timers go; default the
+    ///     process-wide `MetricsSystem.factory`.
+    ///   - semantic: a semantic tier answering requests that mean the same as a
+    ///     cached one; it follows the store's evictions and invalidations.
+    ///     Default `nil`: exact matches only.
     public init(
         store: any CacheStore,
+        semantic: SemanticCache? = nil,
         configuration: Configuration = Configuration(),
         clock: any CacheClock = SystemCacheClock(),
-        logger: Logger = Logger(label: "llm-cache")
+        logger: Logger = Logger(label: "llm-cache"),
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.store = store
         self.configuration = configuration
         self.fingerprint = Fingerprint(configuration: configuration.fingerprint)
         self.clock = clock
         self.logger = logger
-        self.counters = CacheCounters(label: configuration.metricsPrefix)
+        self.counters = CacheCounters(label: configuration.metricsPrefix, factory: metricsFactory ?? MetricsSystem.factory)
+        self.semantic = semantic
+        self.semanticFollower = semantic?.follow(store)
     }
+
+    deinit { semanticFollower?.cancel() }
 
     // MARK: - Requests
 
@@ -206,7 +237,7 @@ public final class LLMCache: Sendable {
                 key = key.variant(rotation.next(for: key, count: count))
             }
         }
-        return try await cached(Slot(key: key, namespace: namespace, model: request.model, options: options), compute: compute)
+        return try await cached(Slot(key: key, namespace: namespace, model: request.model, options: options), request: request, compute: compute)
     }
 
     /// The cached answer to `request`, or `nil`. Counts a hit or a miss.
@@ -239,7 +270,21 @@ public final class LLMCache: Sendable {
     /// may still be served.
     @discardableResult
     public func invalidate(_ selector: InvalidationSelector) async throws -> Int {
-        try await store.invalidate(selector)
+        let removed = try await store.invalidate(selector)
+        semantic?.invalidate(selector)
+        return removed
+    }
+
+    /// Tells the cache that the entry `matched` was served by meaning for a
+    /// request it does not answer. It stops being a semantic candidate — here
+    /// and, since its stored vector is dropped, after a restart — while still
+    /// answering its own exact request.
+    public func reportIncorrectHit(matched: CacheKey) async throws {
+        semantic?.remove(matched)
+        if var entry = try await store.get(matched), entry.semantic != nil {
+            entry.semantic = nil
+            try await store.set(entry)
+        }
     }
 
     /// Evictions, expirations and invalidations from now on. A subscriber that
@@ -261,11 +306,22 @@ public final class LLMCache: Sendable {
 
     // MARK: - The machinery shared by requests and memoization
 
-    func cached(_ slot: Slot, compute: @escaping @Sendable () async throws -> Data) async throws -> Response {
-        if slot.options.lookup, let hit = await lookup(key: slot.key, maxAge: slot.options.maxAge) {
+    func cached(_ slot: Slot, request: LLMRequest? = nil, compute: @escaping @Sendable () async throws -> Data) async throws -> Response {
+        if slot.options.lookup, let hit = await lookup(key: slot.key, maxAge: slot.options.maxAge, countingMiss: false) {
             return hit
         }
-        let (outcome, shared) = try await flights.run(slot.key) { [self] in
+        var slot = slot
+        if let semantic, let request, slot.options.semantic != .off || slot.options.store {
+            let namespace = slot.namespace
+            if let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
+                if slot.options.lookup, slot.options.semantic != .off, let hit = await semanticLookup(probe, semantic: semantic, slot: slot) {
+                    return hit
+                }
+                slot.semantic = semantic.record(for: probe)
+            }
+        }
+        if slot.options.lookup { counters.miss() }
+        let (outcome, shared) = try await flights.run(slot.key) { [self, slot] in
             let start = ContinuousClock.now
             let value = try await compute()
             let duration = ContinuousClock.now - start
@@ -280,14 +336,14 @@ public final class LLMCache: Sendable {
         )
     }
 
-    func lookup(key: CacheKey, maxAge: Duration?) async -> Response? {
+    func lookup(key: CacheKey, maxAge: Duration?, countingMiss: Bool = true) async -> Response? {
         guard let entry = await guarded("get", { [store] in try await store.get(key) }) else {
-            counters.miss()
+            if countingMiss { counters.miss() }
             return nil
         }
         let age = clock.now() - entry.createdAt
         if let maxAge, age > maxAge {
-            counters.miss()
+            if countingMiss { counters.miss() }
             return nil
         }
         let value: Data
@@ -299,11 +355,26 @@ public final class LLMCache: Sendable {
             logger.warning("dropping an undecodable cache entry", metadata: ["key": "\(key)", "error": "\(error)"])
             counters.storeError(operation: "decode")
             _ = await guarded("delete") { [store] in try await store.delete(key) }
-            counters.miss()
+            if countingMiss { counters.miss() }
             return nil
         }
         counters.hit(saved: entry.computeDuration)
         return Response(value: value, source: .hit, key: key, age: max(.zero, age), computeDuration: entry.computeDuration, storeError: nil, shared: false)
+    }
+
+    func semanticLookup(_ probe: SemanticCache.Probe, semantic: SemanticCache, slot: Slot) async -> Response? {
+        let threshold: Float? = if case .threshold(let t) = slot.options.semantic { t } else { nil }
+        let store = store
+        guard let match = await guarded("semantic", { try await semantic.match(probe, in: store, threshold: threshold) }) else { return nil }
+        let entry = match.entry
+        let age = clock.now() - entry.createdAt
+        if let maxAge = slot.options.maxAge, age > maxAge { return nil }
+        guard let value = try? Compression.decode(entry.value, encoding: entry.encoding, rawSize: entry.rawSize) else { return nil }
+        counters.semanticHit(saved: entry.computeDuration)
+        return Response(
+            value: value, source: .semanticHit(similarity: match.similarity, matched: entry.key), key: slot.key,
+            age: max(.zero, age), computeDuration: entry.computeDuration, storeError: nil, shared: false
+        )
     }
 
     func write(_ value: Data, slot: Slot, computeDuration: Duration) async -> CacheError? {
@@ -313,10 +384,12 @@ public final class LLMCache: Sendable {
         let entry = CacheEntry(
             key: slot.key, value: bytes, encoding: encoding, rawSize: value.count,
             namespace: slot.namespace, model: slot.model, tags: slot.options.tags,
-            createdAt: now, expiresAt: ttl.map { now + $0 }, computeDuration: computeDuration
+            createdAt: now, expiresAt: ttl.map { now + $0 }, computeDuration: computeDuration,
+            semantic: slot.semantic
         )
         do {
             try await withStoreTimeout { [store] in try await store.set(entry) }
+            semantic?.add(entry)
             return nil
         } catch let error as CacheError where error.code == .entryTooLarge {
             counters.rejectedEntry()

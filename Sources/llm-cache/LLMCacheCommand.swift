@@ -8,7 +8,13 @@ struct LLMCacheCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self,
+            WarmCommand.self,
+            EmbedCommand.self,
+            EvalSemanticCommand.self,
             BenchCommand.self,
+            ExportCommand.self,
+            ImportCommand.self,
+            SQLiteWorkerCommand.self,
         ],
         defaultSubcommand: nil
     )

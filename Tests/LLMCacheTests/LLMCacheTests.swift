@@ -312,3 +312,30 @@ func request(_ content: String = "Hello", temperature: Double? = nil, model: Str
         #expect(try await square(5) == 25)
     }
 }
+
+import MetricsTestKit
+
+@Suite struct MetricsExportTests {
+    @Test func hitsMissesTimeSavedAndStoreErrorsAreExported() async throws {
+        let metrics = TestMetrics()
+        let clock = ManualCacheClock()
+        let store = FaultyStore(DictionaryStore(clock: clock))
+        let cache = LLMCache(store: store, clock: clock, metricsFactory: metrics)
+        _ = try await cache.response(for: try request()) {
+            try await Task.sleep(for: .milliseconds(20))
+            return Data("a".utf8)
+        }
+        _ = try await cache.response(for: try request()) { Data() }
+        store.failGets(.fail)
+        _ = try await cache.response(for: try request("x")) { Data() }
+        _ = await cache.statistics()
+
+        #expect(try metrics.expectCounter("llm_cache_hits_total").lastValue == 1)
+        #expect(try metrics.expectCounter("llm_cache_misses_total").totalValue == 2)
+        #expect(try metrics.expectCounter("llm_cache_store_errors_total", [("operation", "get")]).totalValue == 1)
+        let saved = try metrics.expectTimer("llm_cache_time_saved_seconds").values
+        #expect(saved.count == 1 && saved[0] >= 20_000_000)
+        #expect(try metrics.expectTimer("llm_cache_compute_duration_seconds").values.count == 2)
+        #expect(try metrics.expectGauge("llm_cache_entries").lastValue == 2)
+    }
+}

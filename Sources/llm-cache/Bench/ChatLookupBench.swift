@@ -51,3 +51,23 @@ func measureChatLookups(store: any CacheStore, seconds: Double) async throws -> 
     }
     return (lookups, fingerprints, bodies[0].count)
 }
+
+/// Hits per second through `LLMCache.lookup(_:)` for the same requests.
+func measureFacadeLookups(cache: LLMCache, seconds: Double) async throws -> Double {
+    let bodies = (0..<64).map(sampleChatRequest(variant:))
+    let requests = try bodies.map { try LLMRequest(json: $0) }
+    for request in requests { await cache.store(Data(repeating: 0x61, count: 1024), for: request) }
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(seconds)
+    var operations = 0
+    let start = clock.now
+    while clock.now < deadline {
+        for index in 0..<256 {
+            guard await cache.lookup(try LLMRequest(json: bodies[index & 63])) != nil else {
+                throw CacheError(.invalidArgument, "the facade lookup benchmark missed a stored request")
+            }
+        }
+        operations += 256
+    }
+    return Double(operations) / (clock.now - start).seconds
+}

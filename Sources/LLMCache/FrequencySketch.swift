@@ -1,0 +1,154 @@
+/// An approximate, aging count of how often keys were used: the "TinyLFU" part of
+/// W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache
+/// Admission Policy", 2017), laid out as Caffeine's `FrequencySketch`.
+///
+/// - A count-min sketch of 4-bit counters, sixteen to a `UInt64`, read and
+///   written through four hashes; an estimate is the smallest of the four. As in
+///   Caffeine 3, a key's four counters all lie in one 64-byte block of the table,
+///   so a use costs one cache miss rather than four.
+/// - A doorkeeper (a Bloom filter) in front of it: a key's first use in a sample
+///   period only sets doorkeeper bits, so the many keys seen once never reach the
+///   counters and do not inflate the estimates of the keys that matter.
+/// - Aging: after `sampleSize` recorded uses every counter is halved and the
+///   doorkeeper cleared, so popularity from long ago fades.
+///
+/// Not thread-safe: each shard owns one and uses it under the shard's lock.
+struct FrequencySketch {
+    /// Every counter's high bits, kept when halving.
+    private static let resetMask: UInt64 = 0x7777_7777_7777_7777
+    /// Every counter's low bit: counts odd counters, whose halving loses 1/2.
+    private static let oneMask: UInt64 = 0x1111_1111_1111_1111
+
+    private var table: [UInt64] = [0]
+    /// Blocks of eight words (64 bytes), minus one.
+    private var blockMask = 0
+    private var doorkeeper: [UInt64] = [0]
+    private var doorkeeperMask = 63
+    /// Recorded uses since the last halving.
+    private var size = 0
+    private(set) var sampleSize = 10
+    /// The number of distinct keys the sketch is sized for.
+    private(set) var capacity = 0
+
+    init(capacity: Int) {
+        ensureCapacity(capacity)
+    }
+
+    /// Resizes for `maximumSize` keys when it is larger than the current sizing,
+    /// forgetting all counts (Caffeine does the same; it happens a logarithmic
+    /// number of times while a byte-bounded store fills).
+    mutating func ensureCapacity(_ maximumSize: Int) {
+        let maximum = min(max(maximumSize, 1), 1 << 26)
+        guard maximum > capacity else { return }
+        capacity = maximum
+        // One 64-bit word (16 counters) per key, as Caffeine: four counters per
+        // key with room for hash collisions.
+        let words = max(8, Self.ceilingPowerOfTwo(maximum))
+        table = [UInt64](repeating: 0, count: words)
+        blockMask = words / 8 - 1
+        sampleSize = 10 * maximum
+        // The doorkeeper holds the keys of at most one sample period; with one bit
+        // per sampled use it stays sparse enough to reject most first sightings.
+        let bits = max(64, Self.ceilingPowerOfTwo(sampleSize))
+        doorkeeper = [UInt64](repeating: 0, count: bits / 64)
+        doorkeeperMask = bits - 1
+        size = 0
+    }
+
+    /// The estimated number of uses of the key with hash `hash` in recent sample
+    /// periods, from 0 to 16.
+    func frequency(_ hash: UInt64) -> Int {
+        let item = Self.rehash(hash)
+        let block = blockStart(item)
+        var minimum = 15
+        for i in 0..<4 {
+            let (slot, counter) = position(item, i, block)
+            minimum = min(minimum, Int(truncatingIfNeeded: (table[slot] >> UInt64(counter << 2)) & 0xf))
+        }
+        return minimum + (doorkeeperContains(item) ? 1 : 0)
+    }
+
+    /// Records one use of the key with hash `hash`.
+    mutating func increment(_ hash: UInt64) {
+        let item = Self.rehash(hash)
+        if !doorkeeperContains(item) {
+            doorkeeperInsert(item)
+            recordSample()
+            return
+        }
+        let block = blockStart(item)
+        var added = false
+        for i in 0..<4 {
+            let (slot, counter) = position(item, i, block)
+            added = incrementAt(slot, counter: counter) || added
+        }
+        if added { recordSample() }
+    }
+
+    private mutating func recordSample() {
+        size += 1
+        if size >= sampleSize { age() }
+    }
+
+    private mutating func incrementAt(_ index: Int, counter: Int) -> Bool {
+        let offset = UInt64(counter << 2)
+        let mask: UInt64 = 0xf << offset
+        if table[index] & mask != mask {
+            table[index] &+= 1 << offset
+            return true
+        }
+        return false
+    }
+
+    /// Halves every counter and clears the doorkeeper.
+    private mutating func age() {
+        var odd = 0
+        for i in table.indices {
+            odd += (table[i] & Self.oneMask).nonzeroBitCount
+            table[i] = (table[i] >> 1) & Self.resetMask
+        }
+        for i in doorkeeper.indices { doorkeeper[i] = 0 }
+        size = (size >> 1) - (odd >> 2)
+    }
+
+    private func blockStart(_ item: UInt64) -> Int {
+        (Int(truncatingIfNeeded: item) & blockMask) << 3
+    }
+
+    /// The word and the counter in it of the key's `i`-th hash: each hash picks
+    /// one of its own two words of the block, and one of sixteen counters there.
+    private func position(_ item: UInt64, _ i: Int, _ block: Int) -> (slot: Int, counter: Int) {
+        let h = Int(truncatingIfNeeded: item >> UInt64(32 + (i << 3)))
+        return (block + (h & 1) + (i << 1), (h >> 1) & 15)
+    }
+
+    // Two bits in one word of the doorkeeper, from bits the table does not use.
+    private func doorkeeperBits(_ item: UInt64) -> (word: Int, bits: UInt64) {
+        let mixed = item &* 0x9e37_79b9_7f4a_7c15
+        let word = Int(truncatingIfNeeded: mixed >> 40) & (doorkeeperMask >> 6)
+        return (word, 1 << (mixed & 63) | 1 << ((mixed >> 6) & 63))
+    }
+
+    private func doorkeeperContains(_ item: UInt64) -> Bool {
+        let (word, bits) = doorkeeperBits(item)
+        return doorkeeper[word] & bits == bits
+    }
+
+    private mutating func doorkeeperInsert(_ item: UInt64) {
+        let (word, bits) = doorkeeperBits(item)
+        doorkeeper[word] |= bits
+    }
+
+    /// A second mix on top of the key's spread, so sketch positions are
+    /// independent of the bits that chose the shard.
+    private static func rehash(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    private static func ceilingPowerOfTwo(_ x: Int) -> Int {
+        x <= 1 ? 1 : 1 << (Int.bitWidth - (x - 1).leadingZeroBitCount)
+    }
+}

@@ -1,0 +1,143 @@
+extension MemoryStore {
+    /// Which entries a full store gives up.
+    public enum EvictionPolicy: Hashable, Sendable, CustomStringConvertible {
+        /// Window TinyLFU, as Caffeine: new entries enter a small LRU window
+        /// (1% of the budget); an entry leaving the window is admitted to the main
+        /// space (a segmented LRU, 20% probation and 80% protected) only if it has
+        /// been used more often, by a frequency sketch's estimate, than the entry it
+        /// would displace. Keeps a popular set through one-time scans.
+        case wTinyLFU
+        /// Least recently used: one queue, the oldest-used entry goes first.
+        /// Cheaper per hit, but a one-time scan larger than the cache flushes it.
+        case lru
+
+        public var description: String {
+            switch self {
+            case .wTinyLFU: return "wtinylfu"
+            case .lru: return "lru"
+            }
+        }
+    }
+}
+
+extension MemoryStore.ShardState {
+    /// Places a newly allocated node and records its first use.
+    mutating func recordInsert(_ i: Int32, hash: UInt64) {
+        switch policy {
+        case .lru:
+            pushMRU(i, .probation)
+        case .wTinyLFU:
+            if maximumCount == .max, index.count > sketch.capacity {
+                sketch.ensureCapacity(2 * index.count)
+            }
+            sketch.increment(hash)
+            pushMRU(i, .window)
+        }
+    }
+
+    /// Records a use of node `i` (a hit, or a replacing write).
+    mutating func recordAccess(_ i: Int32, hash: UInt64) {
+        switch policy {
+        case .lru:
+            moveToMRU(i, .probation)
+        case .wTinyLFU:
+            sketch.increment(hash)
+            switch nodes[Int(i)].queue {
+            case .window, .protected:
+                moveToMRU(i, nodes[Int(i)].queue)
+            case .probation:
+                // Used again while on probation: promote, unless it alone would
+                // overflow the protected segment.
+                if nodes[Int(i)].weight > protectedMaximumWeight {
+                    moveToMRU(i, .probation)
+                } else {
+                    moveToMRU(i, .protected)
+                }
+            case .none:
+                break
+            }
+            demoteFromProtected()
+        }
+    }
+
+    /// Brings the store within its budgets: expired entries go first (they cost
+    /// nothing to lose), then the policy picks victims. Afterwards the shard holds
+    /// at most its budgets, so the store never exceeds its own.
+    mutating func evict(now: Int64, sink: inout MemoryStore.EventSink) {
+        while isOverBudget, let top = expiryHeap.first, nodes[Int(top)].expiresAt <= now {
+            let entry = remove(top)
+            expirations += 1
+            sink.append(.expired(entry.key))
+        }
+        switch policy {
+        case .lru:
+            while isOverBudget {
+                evictNode(probation.head, sink: &sink)
+            }
+        case .wTinyLFU:
+            var candidate = drainWindow()
+            while isOverBudget {
+                var victim = probation.head
+                if victim < 0 { victim = protected.head }
+                if victim < 0 { victim = window.head }
+                if candidate < 0 || victim == candidate {
+                    // No newcomer left to weigh against: plain LRU order.
+                    if victim == candidate { candidate = nodes[Int(candidate)].next }
+                    evictNode(victim, sink: &sink)
+                } else if admit(candidate, over: victim) {
+                    evictNode(victim, sink: &sink)
+                } else {
+                    let next = nodes[Int(candidate)].next
+                    evictNode(candidate, sink: &sink)
+                    candidate = next
+                }
+            }
+        }
+    }
+
+    private mutating func evictNode(_ i: Int32, sink: inout MemoryStore.EventSink) {
+        let entry = remove(i)
+        evictions += 1
+        sink.append(.evicted(entry.key))
+    }
+
+    /// Moves the window's overflow, oldest first, to the most recently used end of
+    /// probation, where each competes with probation's oldest entry for a place.
+    /// Returns the first node moved (the later ones follow it via `next`), or -1.
+    mutating func drainWindow() -> Int32 {
+        var first: Int32 = -1
+        while window.weight > windowMaximumWeight || window.count > windowMaximumCount {
+            let i = window.head
+            guard i >= 0 else { break }
+            moveToMRU(i, .probation)
+            if first < 0 { first = i }
+        }
+        return first
+    }
+
+    /// Keeps the protected segment within 80% of the main space by moving its
+    /// oldest entries back to probation.
+    mutating func demoteFromProtected() {
+        while protected.weight > protectedMaximumWeight || protected.count > protectedMaximumCount {
+            let i = protected.head
+            guard i >= 0 else { break }
+            moveToMRU(i, .probation)
+        }
+    }
+
+    /// TinyLFU's admission test: the candidate (leaving the window) replaces the
+    /// victim (oldest on probation) only if it is estimated to be used more often.
+    /// Ties keep the victim. A warm candidate is also admitted at random once in
+    /// 128 times, as Caffeine does, so an attacker cannot pin a victim by
+    /// flooding the sketch with its hash collisions.
+    private mutating func admit(_ candidate: Int32, over victim: Int32) -> Bool {
+        let candidateFrequency = sketch.frequency(nodes[Int(candidate)].entry.key.spread)
+        let victimFrequency = sketch.frequency(nodes[Int(victim)].entry.key.spread)
+        if candidateFrequency > victimFrequency { return true }
+        if candidateFrequency <= 5 { return false }
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random & 127 == 0
+    }
+}

@@ -1,0 +1,276 @@
+import Synchronization
+
+extension MemoryStore {
+    /// One stripe of the store: its own lock, entries, policy queues, sketch,
+    /// expiry heap and indexes.
+    final class Shard: Sendable {
+        let state: Mutex<ShardState>
+
+        init(_ state: consuming ShardState) {
+            self.state = Mutex(state)
+        }
+    }
+
+    /// Which policy queue a node is on.
+    enum QueueID: UInt8 {
+        /// W-TinyLFU's admission window (recency only).
+        case window
+        /// The main space's probation segment; also the only queue of plain LRU.
+        case probation
+        /// The main space's protected segment: entries used again while on probation.
+        case protected
+        /// A free slot.
+        case none
+    }
+
+    /// An entry and its policy bookkeeping. Nodes live in one contiguous array
+    /// and link to each other by `Int32` index, so the queues cost no allocation
+    /// per entry and no reference counting on reorder.
+    struct Node {
+        var entry: CacheEntry
+        var weight: Int
+        /// `expiresAt` in nanoseconds, `Int64.max` for never.
+        var expiresAt: Int64
+        /// Towards the least recently used end of the node's queue.
+        var prev: Int32
+        /// Towards the most recently used end.
+        var next: Int32
+        /// Position in the expiry heap, -1 when the entry never expires.
+        var heapIndex: Int32
+        var queue: QueueID
+
+        /// What a freed slot holds, so it keeps no value bytes alive.
+        static let vacantEntry = CacheEntry(key: CacheKey(digestBytes: repeatElement(0, count: 32)), value: .init(), namespace: "", createdAt: .init(nanosecondsSinceEpoch: 0))
+    }
+
+    /// A doubly linked list of nodes from least (`head`) to most (`tail`)
+    /// recently used, with its total weight and length.
+    struct LinkedQueue {
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var weight = 0
+        var count = 0
+    }
+
+    /// Events gathered under a shard's lock and published after it is released,
+    /// so subscribers never run while the lock is held. Collects nothing (and
+    /// allocates nothing) when the bus has no subscribers.
+    struct EventSink {
+        let bus: CacheEventBus
+        var events: [CacheEvent] = []
+
+        init(_ bus: CacheEventBus) { self.bus = bus }
+
+        mutating func append(_ event: @autoclosure () -> CacheEvent) {
+            if bus.hasSubscribers { events.append(event()) }
+        }
+
+        /// Publishes what was gathered; call after releasing the lock.
+        func publish() {
+            for event in events { bus.publish(event) }
+        }
+    }
+
+    /// Budgets of one shard.
+    struct ShardLimits {
+        var maximumWeight: Int
+        var maximumCount: Int
+        var policy: EvictionPolicy
+    }
+
+    /// Everything one shard holds. Mutated only under its shard's mutex.
+    struct ShardState: ~Copyable {
+        let policy: EvictionPolicy
+        let maximumWeight: Int
+        let maximumCount: Int
+        // W-TinyLFU's segment sizes, by weight and by count (whichever binds):
+        // a 1% window and a main space split 20% probation / 80% protected.
+        let windowMaximumWeight: Int
+        let windowMaximumCount: Int
+        let protectedMaximumWeight: Int
+        let protectedMaximumCount: Int
+
+        var nodes: [Node] = []
+        var freeSlots: [Int32] = []
+        var index: [CacheKey: Int32] = [:]
+        var window = LinkedQueue()
+        var probation = LinkedQueue()
+        var protected = LinkedQueue()
+        var sketch: FrequencySketch
+        /// Min-heap of node indexes ordered by `expiresAt`; see MemoryStore+Expiry.
+        var expiryHeap: [Int32] = []
+        var tagIndex: [String: Set<Int32>] = [:]
+        var namespaceIndex: [String: Set<Int32>] = [:]
+
+        var weight = 0
+        var rawBytes = 0
+        var evictions = 0
+        var expirations = 0
+        /// xorshift state for W-TinyLFU's occasional random admission.
+        var random: UInt64
+
+        init(_ limits: ShardLimits, seed: UInt64) {
+            policy = limits.policy
+            maximumWeight = limits.maximumWeight
+            maximumCount = limits.maximumCount
+            windowMaximumWeight = maximumWeight - Int(Double(maximumWeight) * 0.99)
+            protectedMaximumWeight = Int(0.8 * Double(maximumWeight - windowMaximumWeight))
+            if maximumCount == .max {
+                windowMaximumCount = .max
+                protectedMaximumCount = .max
+            } else {
+                windowMaximumCount = maximumCount - Int(Double(maximumCount) * 0.99)
+                protectedMaximumCount = Int(0.8 * Double(maximumCount - windowMaximumCount))
+            }
+            // A count-bounded shard knows how many keys to size for; a byte-bounded
+            // one grows the sketch as it fills.
+            sketch = FrequencySketch(capacity: maximumCount == .max ? 256 : maximumCount)
+            random = seed | 1
+        }
+
+        var count: Int { index.count }
+
+        var isOverBudget: Bool { weight > maximumWeight || index.count > maximumCount }
+
+        // MARK: Queues
+
+        subscript(queue id: QueueID) -> LinkedQueue {
+            get {
+                switch id {
+                case .window: return window
+                case .probation: return probation
+                case .protected: return protected
+                case .none: return LinkedQueue()
+                }
+            }
+            _modify {
+                switch id {
+                case .window: yield &window
+                case .probation: yield &probation
+                case .protected: yield &protected
+                case .none:
+                    var scratch = LinkedQueue()
+                    yield &scratch
+                }
+            }
+        }
+
+        /// Appends node `i` at the most recently used end of `queue`.
+        mutating func pushMRU(_ i: Int32, _ queue: QueueID) {
+            let weight = nodes[Int(i)].weight
+            let tail = self[queue: queue].tail
+            nodes[Int(i)].queue = queue
+            nodes[Int(i)].prev = tail
+            nodes[Int(i)].next = -1
+            if tail >= 0 { nodes[Int(tail)].next = i } else { self[queue: queue].head = i }
+            self[queue: queue].tail = i
+            self[queue: queue].weight += weight
+            self[queue: queue].count += 1
+        }
+
+        /// Takes node `i` off its queue.
+        mutating func unlink(_ i: Int32) {
+            // Field by field: copying the whole node would retain its entry.
+            let queue = nodes[Int(i)].queue
+            let prev = nodes[Int(i)].prev
+            let next = nodes[Int(i)].next
+            if prev >= 0 { nodes[Int(prev)].next = next } else { self[queue: queue].head = next }
+            if next >= 0 { nodes[Int(next)].prev = prev } else { self[queue: queue].tail = prev }
+            self[queue: queue].weight -= nodes[Int(i)].weight
+            self[queue: queue].count -= 1
+            nodes[Int(i)].queue = .none
+        }
+
+        mutating func moveToMRU(_ i: Int32, _ queue: QueueID) {
+            unlink(i)
+            pushMRU(i, queue)
+        }
+
+        // MARK: Entries
+
+        /// Stores `entry` in a new node (the key must not be present) and returns
+        /// its index; the caller places it on a queue.
+        mutating func allocate(_ entry: CacheEntry, weight: Int) -> Int32 {
+            let node = Node(
+                entry: entry, weight: weight, expiresAt: entry.expiresAt?.nanosecondsSinceEpoch ?? .max,
+                prev: -1, next: -1, heapIndex: -1, queue: .none
+            )
+            let i: Int32
+            if let slot = freeSlots.popLast() {
+                i = slot
+                nodes[Int(i)] = node
+            } else {
+                i = Int32(nodes.count)
+                nodes.append(node)
+            }
+            index[entry.key] = i
+            addToIndexes(i)
+            if node.expiresAt != .max { heapInsert(i) }
+            self.weight += weight
+            rawBytes += entry.rawSize
+            return i
+        }
+
+        /// Replaces node `i`'s entry with `entry` of the same key, keeping its
+        /// queue position; the caller then records the use.
+        mutating func replace(_ i: Int32, with entry: CacheEntry, weight: Int) {
+            removeFromIndexes(i)
+            let delta = weight - nodes[Int(i)].weight
+            self[queue: nodes[Int(i)].queue].weight += delta
+            self.weight += delta
+            rawBytes += entry.rawSize - nodes[Int(i)].entry.rawSize
+            nodes[Int(i)].entry = entry
+            nodes[Int(i)].weight = weight
+            let expiresAt = entry.expiresAt?.nanosecondsSinceEpoch ?? .max
+            if expiresAt != nodes[Int(i)].expiresAt {
+                if nodes[Int(i)].heapIndex >= 0 { heapRemove(i) }
+                nodes[Int(i)].expiresAt = expiresAt
+                if expiresAt != .max { heapInsert(i) }
+            }
+            addToIndexes(i)
+        }
+
+        /// Removes node `i` from every structure and frees its slot; returns its entry.
+        @discardableResult
+        mutating func remove(_ i: Int32) -> CacheEntry {
+            unlink(i)
+            if nodes[Int(i)].heapIndex >= 0 { heapRemove(i) }
+            removeFromIndexes(i)
+            let entry = nodes[Int(i)].entry
+            index.removeValue(forKey: entry.key)
+            weight -= nodes[Int(i)].weight
+            rawBytes -= entry.rawSize
+            nodes[Int(i)].entry = Node.vacantEntry
+            nodes[Int(i)].weight = 0
+            freeSlots.append(i)
+            return entry
+        }
+
+        mutating func removeAll() {
+            nodes.removeAll()
+            freeSlots.removeAll()
+            index.removeAll()
+            window = LinkedQueue()
+            probation = LinkedQueue()
+            protected = LinkedQueue()
+            expiryHeap.removeAll()
+            tagIndex.removeAll()
+            namespaceIndex.removeAll()
+            weight = 0
+            rawBytes = 0
+        }
+
+        private mutating func addToIndexes(_ i: Int32) {
+            for tag in nodes[Int(i)].entry.tags { tagIndex[tag, default: []].insert(i) }
+            namespaceIndex[nodes[Int(i)].entry.namespace, default: []].insert(i)
+        }
+
+        private mutating func removeFromIndexes(_ i: Int32) {
+            for tag in nodes[Int(i)].entry.tags {
+                if tagIndex[tag]?.remove(i) != nil, tagIndex[tag]?.isEmpty == true { tagIndex[tag] = nil }
+            }
+            let namespace = nodes[Int(i)].entry.namespace
+            if namespaceIndex[namespace]?.remove(i) != nil, namespaceIndex[namespace]?.isEmpty == true { namespaceIndex[namespace] = nil }
+        }
+    }
+}

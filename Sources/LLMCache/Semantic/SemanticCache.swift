@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Finds cached answers to requests that mean the same as the one asked: the
+/// tier the ``LLMCache`` facade consults after an exact miss.
+///
+/// Each scope (see ``SemanticScope``) has its own vector index, so only requests
+/// identical in everything but the matched text are candidates. A lookup embeds
+/// the matched text, takes the most similar cached texts at or above the
+/// threshold, and runs the verifiers on each in order; the first that passes and
+/// whose entry the store still holds is the hit. The store is the source of
+/// truth: a candidate whose entry is gone is dropped from the index and the next
+/// one is tried.
+///
+/// Similarity is cosine in [-1, 1] everywhere. Thread-safe.
+public final class SemanticCache: Sendable {
+    /// Settings. Every default is stated on its property.
+    public struct Configuration: Sendable {
+        /// The least cosine similarity a candidate needs. Default 0.85, chosen
+        /// with the default verifiers on the development data (docs/SEMANTIC.md):
+        /// 0.05 false positives on hard minimal pairs, 0.58 precision and 0.51
+        /// recall as a cache on Quora question pairs.
+        public var threshold: Float
+        /// How many of the most similar texts are tried. Default 5.
+        public var candidates: Int
+        /// How many of the last user turns are matched by meaning. Default 1.
+        public var turns: Int
+        /// Checks run on each candidate, in order. Default ``TextVerifiers/standard``.
+        public var verifiers: [any SemanticVerifier]
+        /// A scope switches from exact to approximate search past this many
+        /// vectors, when an approximate index is available. Default 4096.
+        public var approximateSearchThreshold: Int
+
+        public init(
+            threshold: Float = 0.85,
+            candidates: Int = 5,
+            turns: Int = 1,
+            verifiers: [any SemanticVerifier] = TextVerifiers.standard,
+            approximateSearchThreshold: Int = 4096
+        ) {
+            self.threshold = threshold
+            self.candidates = candidates
+            self.turns = turns
+            self.verifiers = verifiers
+            self.approximateSearchThreshold = approximateSearchThreshold
+        }
+    }
+
+    /// A matched entry.
+    public struct Match: Sendable {
+        /// The entry served.
+        public var entry: CacheEntry
+        /// Its cosine similarity to the query.
+        public var similarity: Float
+    }
+
+    /// What a lookup learned, reused to index the answer after a miss.
+    public struct Probe: Sendable {
+        public var scope: SemanticScope
+        public var vector: [Float]
+    }
+
+    /// Metadata kept per indexed key, so invalidations by tag, pattern, age or
+    /// namespace can drop vectors without reading the store.
+    struct Indexed: Sendable {
+        var scope: CacheKey
+        var text: String
+        var namespace: String
+        var model: String
+        var tags: [String]
+        var createdAt: CacheTimestamp
+    }
+
+    struct State: ~Copyable {
+        var scopes: [CacheKey: any VectorIndex] = [:]
+        var indexed: [CacheKey: Indexed] = [:]
+    }
+
+    public let configuration: Configuration
+    /// The embedding model's identifier, recorded with every vector.
+    public let embeddingModel: String
+    /// The embedding dimension.
+    public let dimension: Int
+    private let embedText: @Sendable (String) async throws -> [Float]
+    private let makeApproximateIndex: (@Sendable (Int) throws -> any VectorIndex)?
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - embeddingModel: identifies the model; vectors of other models are ignored.
+    ///   - dimension: the length of its vectors.
+    ///   - embed: embeds one text as an L2-normalised vector.
+    ///   - approximateIndex: makes an approximate index of a dimension (such as
+    ///     `HNSWIndex`) for scopes past ``Configuration/approximateSearchThreshold``;
+    ///     `nil` keeps every scope on exact search.
+    public init(
+        embeddingModel: String,
+        dimension: Int,
+        configuration: Configuration = Configuration(),
+        approximateIndex: (@Sendable (Int) throws -> any VectorIndex)? = nil,
+        logger: Logger = Logger(label: "llm-cache.semantic"),
+        embed: @escaping @Sendable (String) async throws -> [Float]
+    ) {
+        self.embeddingModel = embeddingModel
+        self.dimension = dimension
+        self.configuration = configuration
+        self.makeApproximateIndex = approximateIndex
+        self.logger = logger
+        self.embedText = embed
+    }
+
+    /// Vectors indexed, across all scopes.
+    public var count: Int { state.withLock { $0.indexed.count } }
+
+    // MARK: Lookup
+
+    /// Embeds the request's matched text; `nil` when it has none.
+    public func probe(_ request: LLMRequest, namespace: String) async throws -> Probe? {
+        guard let scope = SemanticScope(request: request, namespace: namespace, turns: configuration.turns) else { return nil }
+        let vector = try await embedText(scope.text)
+        guard vector.count == dimension else {
+            throw CacheError(.invalidConfiguration, "the embedder returned \(vector.count) dimensions where \(dimension) were configured")
+        }
+        return Probe(scope: scope, vector: vector)
+    }
+
+    /// The best verified candidate for `probe` whose entry `store` still holds.
+    ///
+    /// - Parameter threshold: overrides the configured threshold for this lookup.
+    public func match(_ probe: Probe, in store: any CacheStore, threshold: Float? = nil) async throws -> Match? {
+        let minimum = threshold ?? configuration.threshold
+        let found: [(VectorMatch, String)] = state.withLock { s in
+            guard let index = s.scopes[probe.scope.key] else { return [] }
+            return index.search(probe.vector, k: configuration.candidates).compactMap { match in
+                guard match.similarity >= minimum, let text = s.indexed[match.key]?.text else { return nil }
+                return (match, text)
+            }
+        }
+        candidates: for (candidate, text) in found {
+            // An identical text in the same scope is the same request: the exact
+            // tier answers it, or its entry is gone.
+            if text == probe.scope.text { continue }
+            for verifier in configuration.verifiers {
+                let verdict = try await verifier.verify(query: probe.scope.text, candidate: text, similarity: candidate.similarity)
+                if !verdict.accepted {
+                    logger.debug("semantic candidate rejected", metadata: ["verifier": "\(verifier.name)", "reason": "\(verdict.reason ?? "")"])
+                    continue candidates
+                }
+            }
+            guard let entry = try await store.get(candidate.key) else {
+                remove(candidate.key)
+                continue
+            }
+            return Match(entry: entry, similarity: candidate.similarity)
+        }
+        return nil
+    }
+
+    // MARK: Index maintenance
+
+    /// The record to store with an answer so the index can be rebuilt from the store.
+    public func record(for probe: Probe) -> SemanticRecord {
+        SemanticRecord(scope: probe.scope.key, text: probe.scope.text, embeddingModel: embeddingModel, vector: probe.vector)
+    }
+
+    /// Indexes `entry` by its semantic record; entries without one, or with a
+    /// vector of another model or dimension, are ignored.
+    public func add(_ entry: CacheEntry) {
+        guard let record = entry.semantic, record.embeddingModel == embeddingModel, record.vector.count == dimension else { return }
+        let indexed = Indexed(scope: record.scope, text: record.text, namespace: entry.namespace, model: entry.model, tags: entry.tags, createdAt: entry.createdAt)
+        state.withLock { s in
+            if let previous = s.indexed[entry.key], previous.scope != record.scope {
+                s.scopes[previous.scope]?.remove(entry.key)
+            }
+            let index = scopeIndex(record.scope, &s)
+            do {
+                try index.add(record.vector, for: entry.key)
+                s.indexed[entry.key] = indexed
+            } catch {
+                logger.warning("a vector could not be indexed", metadata: ["key": "\(entry.key)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Drops `key`'s vector; returns whether it was indexed.
+    @discardableResult
+    public func remove(_ key: CacheKey) -> Bool {
+        state.withLock { s in
+            guard let indexed = s.indexed.removeValue(forKey: key) else { return false }
+            s.scopes[indexed.scope]?.remove(key)
+            if s.scopes[indexed.scope]?.count == 0 { s.scopes[indexed.scope] = nil }
+            return true
+        }
+    }
+
+    /// Drops the vectors of every entry `selector` matches.
+    @discardableResult
+    public func invalidate(_ selector: InvalidationSelector) -> Int {
+        let doomed: [CacheKey] = state.withLock { s in
+            s.indexed.compactMap { key, meta in
+                let probe = CacheEntry(key: key, value: Data(), namespace: meta.namespace, model: meta.model, tags: meta.tags, createdAt: meta.createdAt)
+                return selector.matches(probe) ? key : nil
+            }
+        }
+        for key in doomed { remove(key) }
+        return doomed.count
+    }
+
+    /// Indexes every entry of `store` that carries a vector of this model.
+    /// Returns how many were indexed.
+    @discardableResult
+    public func rebuild(from store: any CacheStore) async throws -> Int {
+        var added = 0
+        for try await entry in store.entries() where entry.semantic != nil {
+            add(entry)
+            added += 1
+        }
+        return added
+    }
+
+    /// Keeps the index in step with evictions, expirations and invalidations
+    /// published by `store`, until the returned task is cancelled.
+    public func follow(_ store: any CacheStore) -> Task<Void, Never> {
+        let events = store.events.subscribe(bufferSize: 4096)
+        return Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                switch event {
+                case .evicted(let key), .expired(let key): self.remove(key)
+                case .invalidated(let selector, _): self.invalidate(selector)
+                case .rejected: break
+                }
+            }
+        }
+    }
+
+    /// The scope's index, created on first use and switched to approximate
+    /// search once it outgrows exact search.
+    private func scopeIndex(_ scope: CacheKey, _ s: inout State) -> any VectorIndex {
+        guard let index = s.scopes[scope] else {
+            let fresh = FlatIndex(dimension: dimension)
+            s.scopes[scope] = fresh
+            return fresh
+        }
+        if index is FlatIndex, index.count >= configuration.approximateSearchThreshold, let make = makeApproximateIndex {
+            do {
+                let approximate = try make(dimension)
+                for key in index.keys {
+                    if let vector = index.vector(for: key) { try approximate.add(vector, for: key) }
+                }
+                s.scopes[scope] = approximate
+                return approximate
+            } catch {
+                logger.warning("staying on exact search for a scope", metadata: ["error": "\(error)"])
+            }
+        }
+        return index
+    }
+}

@@ -1,0 +1,463 @@
+import Foundation
+import GRDB
+import LLMCache
+import Synchronization
+
+/// A ``CacheStore`` in one SQLite file: the persistent default store.
+///
+/// - Entries survive restarts, with their tags, expiry and semantic records
+///   (``semanticRecords(embeddingModel:)`` reloads the latter to rebuild a
+///   semantic index at start).
+/// - The file is in WAL mode: reads run concurrently on up to
+///   ``Configuration/maximumReaders`` connections and never wait for a write;
+///   writes are short `BEGIN IMMEDIATE` transactions on one connection. Several
+///   processes may open the same file; a write waits up to
+///   ``Configuration/busyTimeout`` for another process's write.
+/// - Expired entries are never returned, and are deleted a few at a time by
+///   later writes through an index on their expiry time.
+/// - When the total ``CacheEntry/weight`` exceeds ``Configuration/maximumBytes``,
+///   the least recently written entries are evicted in a batch.
+///
+/// Failures are ``CacheError``s naming the file: `.corruptData` for a damaged
+/// file (never wiped), `.unsupportedVersion` for a file from a newer release,
+/// `.timeout` when another process holds the lock too long.
+///
+/// Thread-safe: every method may be called from any task.
+public final class SQLiteStore: CacheStore {
+    /// The configuration the store was opened with.
+    public let configuration: Configuration
+    /// Where the store publishes evictions, expirations, invalidations and
+    /// refused entries.
+    public let events: CacheEventBus
+
+    let pool: DatabasePool
+    let clock: any CacheClock
+    let evictionCount = Atomic<Int>(0)
+    let expirationCount = Atomic<Int>(0)
+
+    /// Expired rows deleted per write: enough to keep up with any realistic
+    /// arrival rate of expiries, small enough not to lengthen a write.
+    static let purgeBatch = 32
+
+    /// Opens (creating if needed) the file at `configuration.path`, bringing an
+    /// older schema up to date.
+    ///
+    /// - Parameters:
+    ///   - clock: the time entries expire by; the system clock by default.
+    ///   - events: where to publish removals; a new bus by default.
+    /// - Throws: ``CacheError`` `.invalidConfiguration`, `.corruptData` (the
+    ///   file is not a healthy LLMCache database; it is left untouched),
+    ///   `.unsupportedVersion`, `.timeout` or `.backendUnavailable`.
+    public init(configuration: Configuration, clock: any CacheClock = SystemCacheClock(), events: CacheEventBus = CacheEventBus()) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.clock = clock
+        self.events = events
+
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(configuration.busyTimeout.seconds)
+        config.maximumReaderCount = configuration.maximumReaders
+        config.journalMode = .wal
+        config.label = "LLMCache.SQLiteStore"
+        let synchronous = configuration.durability.pragmaValue
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        let path = configuration.path
+        do {
+            pool = try Self.openPool(path: path, configuration: config, busyTimeout: configuration.busyTimeout)
+            try pool.writeWithoutTransaction { db in try SQLiteSchema.migrate(db, path: path) }
+        } catch {
+            throw Self.translate(error, path: path, busyTimeout: configuration.busyTimeout, while: "opening")
+        }
+    }
+
+    /// Opens the pool, retrying while another process holds a lock.
+    ///
+    /// Switching a new file to WAL (`PRAGMA journal_mode = WAL`, run by
+    /// DatabasePool on open) fails with `SQLITE_BUSY` at once, without calling
+    /// the busy handler, when another process is opening the same new file:
+    /// so two processes starting together would fail. Retrying within the busy
+    /// timeout gives the same guarantee as every other statement.
+    static func openPool(path: String, configuration: GRDB.Configuration, busyTimeout: Duration) throws -> DatabasePool {
+        let deadline = ContinuousClock.now + busyTimeout
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+    }
+
+    /// Opens the file at `path` with default settings (1 GiB budget, WAL,
+    /// `synchronous=NORMAL`); see ``init(configuration:clock:events:)``.
+    public convenience init(path: String, clock: any CacheClock = SystemCacheClock(), events: CacheEventBus = CacheEventBus()) throws {
+        try self.init(configuration: Configuration(path: path), clock: clock, events: events)
+    }
+
+    // MARK: - CacheStore
+
+    static let selectEntrySQL = """
+        SELECT e.namespace, e.model, e.tags, e.created_at, e.expires_at, e.compute_ns, e.encoding, e.raw_size, e.value,
+               s.scope, s.text, s.embedding_model, s.vector, e.key
+        FROM entries e LEFT JOIN semantic s ON s.entry_id = e.id
+        """
+
+    /// Returns the live entry under `key`, or `nil`.
+    ///
+    /// A read only: it takes no lock and writes nothing, so hits scale with
+    /// reader connections and never wait for writers.
+    public func get(_ key: CacheKey) async throws -> CacheEntry? {
+        let now = clock.now().nanosecondsSinceEpoch
+        let path = configuration.path
+        do {
+            return try readNow { db in
+                let statement = try db.cachedStatement(sql: Self.selectEntrySQL + " WHERE e.key = ? AND (e.expires_at IS NULL OR e.expires_at > ?)")
+                guard let row = try Row.fetchOne(statement, arguments: [SQLiteRowCodec.blob(key), now]) else { return nil }
+                return try Self.entry(row, key: key, path: path)
+            }
+        } catch {
+            throw translate(error, "reading an entry")
+        }
+    }
+
+    /// Stores `entry`, replacing any entry with the same key, then evicts the
+    /// least recently written entries if the budget is exceeded.
+    ///
+    /// - Throws: ``CacheError/Code/entryTooLarge`` (store unchanged, a
+    ///   ``CacheEvent/rejected(_:reason:)`` event published) when the entry
+    ///   weighs more than ``Configuration/maximumEntryWeight``.
+    public func set(_ entry: CacheEntry) async throws {
+        try await set(contentsOf: [entry])
+    }
+
+    /// Stores every entry in one transaction: for imports and warm-up, where one
+    /// commit per entry would dominate. Either all are stored or, on error, none.
+    ///
+    /// - Throws: ``CacheError/Code/entryTooLarge`` before writing anything when
+    ///   any entry is over ``Configuration/maximumEntryWeight``.
+    public func set(contentsOf entries: [CacheEntry]) async throws {
+        for entry in entries where entry.weight > configuration.maximumEntryWeight {
+            let reason = "entry weighs \(entry.weight) bytes, over the maximum entry weight of \(configuration.maximumEntryWeight) bytes"
+            events.publish(.rejected(entry.key, reason: reason))
+            throw CacheError(.entryTooLarge, "\(reason); store a smaller value or raise SQLiteStore.Configuration.maximumEntryWeight")
+        }
+        guard !entries.isEmpty else { return }
+        let now = clock.now().nanosecondsSinceEpoch
+        let maximumBytes = configuration.maximumBytes
+        let wantKeys = events.hasSubscribers
+        let path = configuration.path
+        let removed: Removals
+        do {
+            removed = try await pool.writeWithoutTransaction { db in
+                var removed = Removals()
+                try db.inTransaction(.immediate) {
+                    removed.expired = try Self.purgeExpired(db, now: now, limit: Self.purgeBatch, path: path)
+                    var newest: Int64 = 0
+                    for entry in entries {
+                        newest = try Self.insert(entry, db)
+                    }
+                    (removed.evictedCount, removed.evicted) = try Self.evictIfNeeded(db, maximumBytes: maximumBytes, keep: newest, wantKeys: wantKeys, path: path)
+                    return .commit
+                }
+                return removed
+            }
+        } catch {
+            throw translate(error, "writing an entry")
+        }
+        publish(removed)
+    }
+
+    /// Removes the entry under `key`; returns whether a live one was removed.
+    @discardableResult
+    public func delete(_ key: CacheKey) async throws -> Bool {
+        let now = clock.now().nanosecondsSinceEpoch
+        let (live, expired) = try await remove("deleting an entry", now: now) { db in
+            try Row.fetchAll(db, sql: "DELETE FROM entries WHERE key = ? RETURNING key, expires_at", arguments: [SQLiteRowCodec.blob(key)])
+        }
+        publishExpired(expired)
+        return live > 0
+    }
+
+    /// Removes every entry `selector` matches, in one transaction; returns how
+    /// many live entries were removed and publishes one
+    /// ``CacheEvent/invalidated(_:count:)`` event.
+    ///
+    /// Tag, namespace, age and key selectors use an index; a pattern selector
+    /// matches the distinct (namespace, model) pairs with ``GlobPattern`` (so
+    /// matching is exactly the core's) and deletes each matching pair by index.
+    @discardableResult
+    public func invalidate(_ selector: InvalidationSelector) async throws -> Int {
+        let now = clock.now().nanosecondsSinceEpoch
+        let (live, expired) = try await remove("invalidating \(selector)", now: now) { db in
+            let returning = " RETURNING key, expires_at"
+            switch selector {
+            case .key(let key):
+                return try Row.fetchAll(db, sql: "DELETE FROM entries WHERE key = ?" + returning, arguments: [SQLiteRowCodec.blob(key)])
+            case .tag(let tag):
+                return try Row.fetchAll(db, sql: "DELETE FROM entries WHERE id IN (SELECT entry_id FROM entry_tags WHERE tag = ?)" + returning, arguments: [tag])
+            case .namespace(let namespace):
+                return try Row.fetchAll(db, sql: "DELETE FROM entries WHERE namespace = ?" + returning, arguments: [namespace])
+            case .createdBefore(let time):
+                return try Row.fetchAll(db, sql: "DELETE FROM entries WHERE created_at < ?" + returning, arguments: [time.nanosecondsSinceEpoch])
+            case .all:
+                return try Row.fetchAll(db, sql: "DELETE FROM entries" + returning)
+            case .pattern(let model, let namespace):
+                let pairs = try Row.fetchAll(db, sql: "SELECT DISTINCT namespace, model FROM entries")
+                var rows: [Row] = []
+                for pair in pairs {
+                    let ns: String = pair[0]
+                    let m: String = pair[1]
+                    guard model?.matches(m) ?? true, namespace?.matches(ns) ?? true else { continue }
+                    rows += try Row.fetchAll(db, sql: "DELETE FROM entries WHERE namespace = ? AND model = ?" + returning, arguments: [ns, m])
+                }
+                return rows
+            }
+        }
+        publishExpired(expired)
+        events.publish(.invalidated(selector, count: live))
+        return live
+    }
+
+    /// Entries and bytes from totals that triggers keep exact in the file (so
+    /// they include other processes' writes); eviction and expiry counters
+    /// since this store object was created.
+    public func statistics() async throws -> StoreStatistics {
+        do {
+            let row = try readNow { db in try Row.fetchOne(db, sql: "SELECT entries, stored_bytes, raw_bytes FROM totals WHERE id = 0") }
+            return StoreStatistics(
+                entries: row?[0] ?? 0,
+                storedBytes: row?[1] ?? 0,
+                rawBytes: row?[2] ?? 0,
+                evictions: evictionCount.load(ordering: .relaxed),
+                expirations: expirationCount.load(ordering: .relaxed)
+            )
+        } catch {
+            throw translate(error, "reading statistics")
+        }
+    }
+
+    /// Every live entry once, in key order, read a page at a time as the
+    /// consumer asks (a slow consumer holds no transaction open and no more
+    /// than one page in memory).
+    public func entries() -> AsyncThrowingStream<CacheEntry, any Error> {
+        let pager = EntryPager(store: self)
+        return AsyncThrowingStream(unfolding: { try await pager.next() })
+    }
+
+    // MARK: - Internals
+
+    struct Removals: Sendable {
+        var expired: [CacheKey] = []
+        var evictedCount = 0
+        /// Empty when nobody subscribed to events at the time of the write.
+        var evicted: [CacheKey] = []
+    }
+
+    /// A synchronous read on a reader connection, outside any transaction (the
+    /// callers run one statement, which SQLite makes atomic). Synchronous
+    /// because a WAL read never waits for a lock, and the hop through GRDB's
+    /// async API would cost more than the query itself.
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead(body)
+    }
+
+    func translate(_ error: any Error, _ operation: String) -> any Error {
+        Self.translate(error, path: configuration.path, busyTimeout: configuration.busyTimeout, while: operation)
+    }
+
+    func publish(_ removed: Removals) {
+        publishExpired(removed.expired)
+        if removed.evictedCount > 0 {
+            evictionCount.add(removed.evictedCount, ordering: .relaxed)
+            for key in removed.evicted { events.publish(.evicted(key)) }
+        }
+    }
+
+    func publishExpired(_ keys: [CacheKey]) {
+        guard !keys.isEmpty else { return }
+        expirationCount.add(keys.count, ordering: .relaxed)
+        for key in keys { events.publish(.expired(key)) }
+    }
+
+    /// Runs a `DELETE ... RETURNING key, expires_at` in a write transaction and
+    /// splits the removed rows into live ones (counted) and expired ones.
+    func remove(
+        _ operation: String,
+        now: Int64,
+        _ delete: @escaping @Sendable (Database) throws -> [Row]
+    ) async throws -> (live: Int, expired: [CacheKey]) {
+        let path = configuration.path
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var live = 0
+                var expired: [CacheKey] = []
+                try db.inTransaction(.immediate) {
+                    for row in try delete(db) {
+                        let expiresAt: Int64? = row[1]
+                        if let expiresAt, expiresAt <= now {
+                            expired.append(try SQLiteRowCodec.key(row[0], path: path))
+                        } else {
+                            live += 1
+                        }
+                    }
+                    return .commit
+                }
+                return (live, expired)
+            }
+        } catch {
+            throw translate(error, operation)
+        }
+    }
+
+    /// Inserts `entry` in place of any row with its key; returns the new row id.
+    static func insert(_ entry: CacheEntry, _ db: Database) throws -> Int64 {
+        let key = SQLiteRowCodec.blob(entry.key)
+        try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?").execute(arguments: [key])
+        try db.cachedStatement(sql: """
+            INSERT INTO entries (key, namespace, model, tags, created_at, expires_at, compute_ns, encoding, raw_size, weight, value)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                key, entry.namespace, entry.model, SQLiteRowCodec.blob(tags: entry.tags),
+                entry.createdAt.nanosecondsSinceEpoch, entry.expiresAt?.nanosecondsSinceEpoch,
+                entry.computeDuration.nanoseconds, entry.encoding.name, entry.rawSize, entry.weight, entry.value,
+            ])
+        let id = db.lastInsertedRowID
+        if !entry.tags.isEmpty {
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO entry_tags (tag, entry_id) VALUES (?, ?)")
+            for tag in entry.tags { try statement.execute(arguments: [tag, id]) }
+        }
+        if let semantic = entry.semantic {
+            try db.cachedStatement(sql: "INSERT INTO semantic (entry_id, scope, text, embedding_model, vector) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [id, SQLiteRowCodec.blob(semantic.scope), semantic.text, semantic.embeddingModel, SQLiteRowCodec.blob(vector: semantic.vector)])
+        }
+        return id
+    }
+
+    /// Deletes up to `limit` expired rows, found through the expiry index.
+    static func purgeExpired(_ db: Database, now: Int64, limit: Int, path: String) throws -> [CacheKey] {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE expires_at <= ? LIMIT ?) RETURNING key"),
+            arguments: [now, limit]
+        )
+        guard !rows.isEmpty else { return [] }
+        return try rows.map { try SQLiteRowCodec.key($0[0], path: path) }
+    }
+
+    /// When the stored bytes exceed `maximumBytes`, deletes the least recently
+    /// written rows (lowest ids) until 5 % under it, sparing the row just
+    /// written. One batch per overflow keeps eviction off most writes. Returns
+    /// how many rows went, and their keys when someone listens for events.
+    static func evictIfNeeded(_ db: Database, maximumBytes: Int, keep: Int64, wantKeys: Bool, path: String) throws -> (count: Int, keys: [CacheKey]) {
+        let stored = try Int.fetchOne(db.cachedStatement(sql: "SELECT stored_bytes FROM totals WHERE id = 0")) ?? 0
+        guard stored > maximumBytes else { return (0, []) }
+        let target = maximumBytes - maximumBytes / 20
+        var toFree = stored - target
+        var lastID: Int64 = 0
+        var keys: [CacheKey] = []
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, key, weight FROM entries WHERE id != ? ORDER BY id", arguments: [keep])
+        while toFree > 0, let row = try cursor.next() {
+            lastID = row[0]
+            toFree -= row[2] as Int
+            if wantKeys { keys.append(try SQLiteRowCodec.key(row[1], path: path)) }
+        }
+        try db.cachedStatement(sql: "DELETE FROM entries WHERE id <= ? AND id != ?").execute(arguments: [lastID, keep])
+        return (db.changesCount, keys)
+    }
+
+    /// Decodes a row of ``selectEntrySQL``.
+    static func entry(_ row: Row, key: CacheKey?, path: String) throws -> CacheEntry {
+        let encodingName: String = row[6]
+        guard let encoding = ValueEncoding(name: encodingName) else {
+            throw CacheError(.unsupportedVersion, "SQLite cache \(path) holds a value encoded as '\(encodingName)', which this release of LLMCache does not know; upgrade LLMCache")
+        }
+        var semantic: SemanticRecord?
+        if let scope = row[9] as Data? {
+            semantic = SemanticRecord(
+                scope: try SQLiteRowCodec.key(scope, path: path),
+                text: row[10],
+                embeddingModel: row[11],
+                vector: try SQLiteRowCodec.vector(row[12], path: path)
+            )
+        }
+        let expiresAt: Int64? = row[4]
+        return CacheEntry(
+            key: try key ?? SQLiteRowCodec.key(row[13], path: path),
+            value: row[8] ?? Data(),
+            encoding: encoding,
+            rawSize: row[7],
+            namespace: row[0],
+            model: row[1],
+            tags: try SQLiteRowCodec.tags(row[2], path: path),
+            createdAt: CacheTimestamp(nanosecondsSinceEpoch: row[3]),
+            expiresAt: expiresAt.map { CacheTimestamp(nanosecondsSinceEpoch: $0) },
+            computeDuration: .nanoseconds(row[5] as Int64),
+            semantic: semantic
+        )
+    }
+}
+
+/// Pages through the entries in key order for ``SQLiteStore/entries()``.
+/// Keyset paging by key yields each key at most once even when entries are
+/// rewritten meanwhile.
+final class EntryPager: Sendable {
+    private struct State {
+        var buffer: [CacheEntry] = []
+        var lastKey: Data?
+        var finished = false
+    }
+
+    private let store: SQLiteStore
+    private let state = Mutex(State())
+    static let pageSize = 256
+
+    init(store: SQLiteStore) { self.store = store }
+
+    private enum Step {
+        case entry(CacheEntry)
+        case done
+        case fetch(after: Data?)
+    }
+
+    func next() async throws -> CacheEntry? {
+        while true {
+            let step = state.withLock { state -> Step in
+                if let entry = state.buffer.popLast() { return .entry(entry) }
+                return state.finished ? .done : .fetch(after: state.lastKey)
+            }
+            switch step {
+            case .entry(let entry):
+                return entry
+            case .done:
+                return nil
+            case .fetch(let lastKey):
+                let page = try fetchPage(after: lastKey)
+                let now = store.clock.now()
+                state.withLock { state in
+                    state.finished = page.count < Self.pageSize
+                    if let last = page.last { state.lastKey = SQLiteRowCodec.blob(last.key) }
+                    // Reversed so popLast yields key order.
+                    state.buffer = page.reversed().filter { !$0.isExpired(at: now) }
+                }
+            }
+        }
+    }
+
+    private func fetchPage(after lastKey: Data?) throws -> [CacheEntry] {
+        let path = store.configuration.path
+        do {
+            return try store.readNow { db in
+                let rows: [Row]
+                if let lastKey {
+                    rows = try Row.fetchAll(db, sql: SQLiteStore.selectEntrySQL + " WHERE e.key > ? ORDER BY e.key LIMIT ?", arguments: [lastKey, Self.pageSize])
+                } else {
+                    rows = try Row.fetchAll(db, sql: SQLiteStore.selectEntrySQL + " ORDER BY e.key LIMIT ?", arguments: [Self.pageSize])
+                }
+                return try rows.map { try SQLiteStore.entry($0, key: nil, path: path) }
+            }
+        } catch {
+            throw store.translate(error, "listing entries")
+        }
+    }
+}

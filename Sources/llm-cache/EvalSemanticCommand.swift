@@ -1,0 +1,176 @@
+import ArgumentParser
+import CBLAS
+import Foundation
+import LLMCache
+import LLMCacheEmbeddings
+
+struct EvalSemanticCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval-semantic",
+        abstract: "Score semantic matching on labelled pairs: precision, recall, F1, hit and false-hit rates per threshold.",
+        discussion: """
+            PAIRS.csv has a header text_a,text_b,label (or question1,question2,is_duplicate). \
+            Pairwise: a row is predicted a duplicate when cosine ≥ T and every verifier passes. \
+            Cache mode: the distinct text_a are cached, the distinct text_b are queries; \
+            candidates are tried in order of similarity while ≥ T and the first that passes \
+            the verifiers is the hit, correct when labelled a duplicate of the query. \
+            Use it to choose a threshold on your own traffic.
+            """
+    )
+
+    @Argument(help: "The labelled pairs (CSV).")
+    var pairs: String
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    @Option(name: .customLong("threshold"), help: "A threshold to score (cosine, -1...1); repeat for several. Default: 0.70 to 0.95 in steps of 0.05.")
+    var thresholds: [Double] = []
+
+    @Flag(help: "Score plain cosine similarity, without verifiers.")
+    var noVerify = false
+
+    @Option(help: "Comma-separated verifiers to use (numbers, negation, antonyms, entities). Default: all.")
+    var verifiers: String?
+
+    @Option(help: "The model folder (default: where the model is installed).")
+    var modelDir: String?
+
+    @Option(help: "Print this many wrong cache-mode hits at the default threshold, with the verdicts, to see what slips through.")
+    var showErrors = 0
+
+    @Option(help: ArgumentHelp("Keep the embeddings in this file and reuse them on later runs over the same texts.", visibility: .hidden))
+    var vectorsFile: String?
+
+    func run() async throws {
+        guard let text = try? String(contentsOfFile: pairs, encoding: .utf8) else {
+            throw CacheError(.invalidArgument, "cannot read \(pairs)")
+        }
+        let data = try LabelledPairs(csv: text)
+        guard !data.pairs.isEmpty else { throw CacheError(.invalidArgument, "\(pairs) has no rows") }
+        let chosen = try selectedVerifiers()
+        let sweep = thresholds.isEmpty ? [0.70, 0.75, 0.80, 0.85, 0.90, 0.95] : thresholds.sorted()
+
+        let model = try MiniLMEmbedder(directory: modelDir)
+        let texts = data.distinctTexts
+        progress("embedding \(texts.count) distinct texts with \(model.modelIdentifier)…")
+        var vectors: [String: [Float]] = [:]
+        if let vectorsFile, let saved = FileManager.default.contents(atPath: vectorsFile) {
+            let floats = saved.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            if floats.count == texts.count * model.dimension {
+                for (i, t) in texts.enumerated() { vectors[t] = Array(floats[i * model.dimension..<(i + 1) * model.dimension]) }
+            }
+        }
+        for start in stride(from: 0, to: vectors.isEmpty ? texts.count : 0, by: 512) {
+            let slice = Array(texts[start..<min(start + 512, texts.count)])
+            let batch = try await model.embed(slice)
+            for (i, t) in slice.enumerated() { vectors[t] = batch[i] }
+            if texts.count > 2048 { progress("embedded \(min(start + 512, texts.count))/\(texts.count)") }
+        }
+
+        if let vectorsFile, !FileManager.default.fileExists(atPath: vectorsFile) {
+            let all = texts.flatMap { vectors[$0]! }
+            FileManager.default.createFile(atPath: vectorsFile, contents: all.withUnsafeBytes { Data($0) })
+        }
+
+        func verify(_ query: String, _ candidate: String, _ similarity: Float) async throws -> Bool {
+            for verifier in chosen where !(try await verifier.verify(query: query, candidate: candidate, similarity: similarity).accepted) {
+                return false
+            }
+            return true
+        }
+
+        let similarities = data.pairs.map { dot(vectors[$0.textA]!, vectors[$0.textB]!) }
+        let pairwise = try await SemanticEvaluation.pairwise(data, thresholds: sweep, similarity: { similarities[$0] }) { i in
+            try await verify(data.pairs[i].textB, data.pairs[i].textA, similarities[i])
+        }
+
+        let layout = SemanticEvaluation.cacheLayout(data)
+        let candidates = topCandidates(layout, vectors: vectors, minimum: Float(sweep.first!), k: 25)
+        let cache = try await SemanticEvaluation.cacheMode(layout, thresholds: sweep, candidates: { candidates[$0] }) { q, c in
+            try await verify(layout.queries[q], layout.cached[c], dot(vectors[layout.queries[q]]!, vectors[layout.cached[c]]!))
+        }
+
+        let defaultThreshold = Double(SemanticCache.Configuration().threshold)
+        if showErrors > 0 {
+            var shown = 0
+            for q in layout.queries.indices where shown < showErrors {
+                let identical = layout.cached.firstIndex(of: layout.queries[q])
+                for candidate in candidates[q] where Double(candidate.similarity) >= defaultThreshold && candidate.index != identical {
+                    guard try await verify(layout.queries[q], layout.cached[candidate.index], candidate.similarity) else { continue }
+                    if !layout.duplicates[q].contains(candidate.index) {
+                        print(String(format: "%.3f", candidate.similarity), layout.queries[q], "=>", layout.cached[candidate.index], separator: " | ")
+                        shown += 1
+                    }
+                    break
+                }
+            }
+        }
+        if json {
+            struct Output: Encodable {
+                var model: String
+                var verifiers: [String]
+                var pairwise: [PairwiseScore]
+                var cache: [CacheModeScore]
+                var default_threshold: Double
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let output = Output(model: model.modelIdentifier, verifiers: chosen.map(\.name), pairwise: pairwise, cache: cache, default_threshold: defaultThreshold)
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            return
+        }
+        print("\(pairs): \(data.pairs.count) pairs, \(data.pairs.filter(\.duplicate).count) duplicates; model \(model.modelIdentifier)")
+        print("verifiers: \(chosen.isEmpty ? "none" : chosen.map(\.name).joined(separator: ", "))   default threshold \(defaultThreshold)")
+        print("\npairwise     precision  recall   f1      fpr")
+        for s in pairwise { print(String(format: "  t=%.3f    %.3f      %.3f    %.3f   %.3f", s.threshold, s.precision, s.recall, s.f1, s.fpr)) }
+        print("\ncache mode   hit rate   precision  recall   f1      false-hit rate")
+        for s in cache { print(String(format: "  t=%.3f    %.3f      %.3f      %.3f    %.3f   %.3f", s.threshold, s.hit_rate, s.precision, s.recall, s.f1, s.false_hit_rate)) }
+    }
+
+    func selectedVerifiers() throws -> [any SemanticVerifier] {
+        if noVerify { return [] }
+        guard let verifiers else { return TextVerifiers.standard }
+        let all = Dictionary(uniqueKeysWithValues: TextVerifiers.standard.map { ($0.name, $0) })
+        return try verifiers.split(separator: ",").map { name in
+            let key = name.trimmingCharacters(in: .whitespaces)
+            guard let verifier = all[key] else {
+                throw ValidationError("unknown verifier '\(key)'; choose from \(all.keys.sorted().joined(separator: ", "))")
+            }
+            return verifier
+        }
+    }
+
+    /// For each query, the k most similar cached texts at or above `minimum`,
+    /// most similar first: one matrix product per block of queries.
+    func topCandidates(_ layout: SemanticEvaluation.CacheLayout, vectors: [String: [Float]], minimum: Float, k: Int) -> [[(index: Int, similarity: Float)]] {
+        let d = vectors.values.first?.count ?? 0
+        let cached = layout.cached.flatMap { vectors[$0]! }
+        var result: [[(index: Int, similarity: Float)]] = []
+        let block = 256
+        var scores = [Float](repeating: 0, count: block * layout.cached.count)
+        for start in stride(from: 0, to: layout.queries.count, by: block) {
+            let end = min(start + block, layout.queries.count)
+            let queries = layout.queries[start..<end].flatMap { vectors[$0]! }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(end - start), Int32(layout.cached.count), Int32(d), 1,
+                        queries, Int32(d), cached, Int32(d), 0, &scores, Int32(layout.cached.count))
+            for q in 0..<(end - start) {
+                var best: [(index: Int, similarity: Float)] = []
+                for c in 0..<layout.cached.count {
+                    let s = scores[q * layout.cached.count + c]
+                    guard s >= minimum else { continue }
+                    best.append((c, s))
+                }
+                best.sort { $0.similarity > $1.similarity }
+                result.append(Array(best.prefix(k)))
+            }
+        }
+        return result
+    }
+}
+
+func dot(_ a: [Float], _ b: [Float]) -> Float {
+    var sum: Float = 0
+    for i in a.indices { sum += a[i] * b[i] }
+    return sum
+}

@@ -1,0 +1,56 @@
+import LLMCache
+import LLMCacheSQLite
+
+/// Where a command finds its store, written as `memory` or `sqlite:PATH`.
+///
+/// Parsed by scheme (the text before the first `:`), so network stores such
+/// as `redis://host:6379` slot in as new cases without changing the syntax.
+enum StoreLocation: Hashable, CustomStringConvertible {
+    /// A store in this process's memory: empty at start, gone at exit.
+    case memory
+    /// A SQLite file.
+    case sqlite(path: String)
+
+    static let syntax = "memory or sqlite:PATH (e.g. sqlite:cache.sqlite)"
+
+    init(parsing text: String) throws {
+        if text == "memory" {
+            self = .memory
+            return
+        }
+        guard let colon = text.firstIndex(of: ":") else {
+            throw CacheError(.invalidArgument, "store '\(text)' names no kind of store; write \(Self.syntax)")
+        }
+        let scheme = text[..<colon].lowercased()
+        let rest = String(text[text.index(after: colon)...])
+        switch scheme {
+        case "sqlite":
+            guard !rest.isEmpty else {
+                throw CacheError(.invalidArgument, "store '\(text)' has no file path; write sqlite:PATH, e.g. sqlite:cache.sqlite")
+            }
+            self = .sqlite(path: rest)
+        case "memory":
+            throw CacheError(.invalidArgument, "store '\(text)': memory takes no argument; write just memory")
+        default:
+            throw CacheError(.invalidArgument, "store '\(text)' has the unknown kind '\(scheme)'; this release knows \(Self.syntax)")
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .memory: return "memory"
+        case .sqlite(let path): return "sqlite:\(path)"
+        }
+    }
+
+    /// Opens a store whose entries outlive this process, as export and import
+    /// need: a memory store would start and end empty.
+    func openPersistent() throws -> any CacheStore {
+        switch self {
+        case .memory:
+            throw CacheError(.invalidArgument, "a memory store is empty when the command starts and gone when it ends, so there is nothing to export or import; use sqlite:PATH")
+        case .sqlite(let path):
+            return try SQLiteStore(path: path)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import LLMCache
+
+struct WarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warm",
+        abstract: "Pre-load a store with request/response pairs from a JSON-lines file.",
+        discussion: """
+            Each line is {"request": {...}, "response": {...} or "text"} with optional \
+            "namespace", "tags" and "ttl_seconds". The whole file is checked first: a bad \
+            line is reported with its number and field, and nothing is stored.
+            """
+    )
+
+    @Option(help: "The store to fill: \(StoreLocation.syntax).", transform: StoreLocation.init(parsing:))
+    var store: StoreLocation
+
+    @Option(help: "Namespace for lines that name none.")
+    var namespace: String = "default"
+
+    @Option(help: "Time to live in seconds for lines that give none (default: 7 days).")
+    var ttl: Int = 7 * 24 * 3600
+
+    @Argument(help: "The JSON-lines file, or - for standard input.")
+    var file: String
+
+    func run() async throws {
+        let document: Data
+        if file == "-" {
+            document = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            do {
+                document = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw CacheError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
+            }
+        }
+        guard ttl > 0 else { throw ValidationError("--ttl must be a positive number of seconds") }
+        let records = try WarmRecord.parseFile(document)
+        progress("\(file): \(records.count) pairs, all valid; warming \(store)…")
+        let cache = LLMCache(
+            store: try store.openPersistent(),
+            configuration: .init(namespace: namespace, defaultTTL: .seconds(ttl), storeTimeout: nil)
+        )
+        let report = await cache.warm(records) { done in
+            if done % 1000 == 0 || done == records.count { progress("warmed \(done)/\(records.count)") }
+        }
+        for (record, error) in report.failed.prefix(20) {
+            progress("pair \(record) not stored: \(error.message)")
+        }
+        progress("stored \(report.stored) of \(records.count) pairs in \(store)")
+        if !report.failed.isEmpty { throw ExitCode(1) }
+    }
+}
