@@ -86,6 +86,46 @@ struct RedisBench: AsyncParsableCommand {
         try await client.send("DEL", key)
 
         try await measureTagInvalidation(configuration: configuration, into: &report)
+        try await measureTieredHits(configuration: configuration, into: &report)
+    }
+
+    /// Hits answered by the tiered store's memory tier against the same lookups
+    /// on a bare MemoryStore, one task.
+    private func measureTieredHits(configuration: RedisClient.Configuration, into report: inout BenchReport) async throws {
+        let client = try RedisClient(configuration: configuration)
+        defer { Task { await client.shutdown() } }
+        let redis = try RedisStore(client: client, configuration: .init(keyPrefix: "llmcache-bench-tiered:"))
+        let tiered = TieredStore(memory: MemoryStore(), redis: redis)
+        let subscription = Task { try await tiered.run() }
+        defer { subscription.cancel() }
+        for _ in 0..<500 where !tiered.isSubscribed { try await Task.sleep(for: .milliseconds(10)) }
+        guard tiered.isSubscribed else { throw ValidationError("the tiered store could not subscribe to its invalidation channel") }
+        let bare = MemoryStore()
+        let now = SystemCacheClock().now()
+        let keys = (0..<1024).map { CacheKey(hashing: Array("tiered-\($0)".utf8)) }
+        for key in keys {
+            let entry = CacheEntry(key: key, value: Data(repeating: 0x61, count: 1024), createdAt: now)
+            try await tiered.set(entry)
+            try await bare.set(entry)
+        }
+        for key in keys { _ = try await tiered.get(key) }
+        let rounds = options.quick ? 200 : 2_000
+        func hitsPerSecond(_ store: any CacheStore) async throws -> Double {
+            let clock = ContinuousClock()
+            let start = clock.now
+            var hits = 0
+            for _ in 0..<rounds {
+                for key in keys where try await store.get(key) != nil { hits += 1 }
+            }
+            guard hits == rounds * keys.count else { throw ValidationError("\(rounds * keys.count - hits) lookups missed") }
+            return Double(hits) / (clock.now - start).seconds
+        }
+        let memoryRate = try await hitsPerSecond(bare)
+        let tieredRate = try await hitsPerSecond(tiered)
+        try await redis.invalidate(.all)
+        report.add("tiered.l1hit", tieredRate, "ops/s")
+        report.add("memory.hit.bare", memoryRate, "ops/s")
+        report.add("tiered.l1hit.vs_memory", tieredRate / memoryRate, "ratio")
     }
 
     /// Fills a tag with entries, then invalidates it while a second connection

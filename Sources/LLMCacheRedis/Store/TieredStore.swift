@@ -1,0 +1,159 @@
+import LLMCache
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A ``MemoryStore`` in front of a ``RedisStore``: hits on hot entries are
+/// answered in-process, and every process sharing the Redis store keeps its
+/// memory tier coherent through an invalidation channel (Redis pub/sub).
+///
+/// - Reads try the memory tier, then Redis; an entry read from Redis is copied
+///   into memory.
+/// - Writes, deletes and invalidations go to Redis first, then to this
+///   process's memory tier, then are broadcast; every other process drops the
+///   same entries from its memory tier when the message arrives (milliseconds).
+/// - The memory tier is trusted only while the subscription is up: before
+///   ``run()`` has subscribed, and whenever the subscription is lost, reads go
+///   to Redis and the memory tier is emptied, so a message missed during an
+///   outage can never leave a stale copy behind.
+/// - A read from Redis that races an invalidation message does not populate the
+///   memory tier (a generation count detects the race).
+///
+/// Run it as a ServiceLifecycle `Service` (or call ``run()`` in a task): that
+/// keeps the subscription. Thread-safe.
+public final class TieredStore: CacheStore, Service {
+    /// The in-process tier.
+    public let memory: MemoryStore
+    /// The shared tier.
+    public let redis: RedisStore
+    public let events = CacheEventBus()
+    /// The pub/sub channel invalidations travel on: the Redis store's prefix + `invalidations`.
+    public let channel: String
+    private let sender: String
+    private let state = TierState()
+    private let logger: Logger
+
+    /// Creates a tiered store; call ``run()`` to subscribe to invalidations.
+    public init(memory: MemoryStore, redis: RedisStore, logger: Logger = Logger(label: "llm-cache.tiered")) {
+        self.memory = memory
+        self.redis = redis
+        self.channel = redis.prefix + "invalidations"
+        self.logger = logger
+        var generator = SystemRandomNumberGenerator()
+        self.sender = String(generator.next(), radix: 36)
+    }
+
+    /// Whether this process's memory tier is kept coherent right now.
+    public var isSubscribed: Bool { state.trusted.load(ordering: .acquiring) }
+
+    public func get(_ key: CacheKey) async throws -> CacheEntry? {
+        if isSubscribed, let entry = memory.lookup(key) { return entry }
+        let generation = state.generation.load(ordering: .acquiring)
+        guard let entry = try await redis.get(key) else { return nil }
+        if isSubscribed, state.generation.load(ordering: .acquiring) == generation {
+            // Too large for memory is fine: it stays in Redis only.
+            try? memory.insert(entry)
+        }
+        return entry
+    }
+
+    public func set(_ entry: CacheEntry) async throws {
+        try await redis.set(entry)
+        _ = memory.remove(entry.key)
+        if isSubscribed { try? memory.insert(entry) }
+        await broadcast("k" + entry.key.hex)
+    }
+
+    @discardableResult
+    public func delete(_ key: CacheKey) async throws -> Bool {
+        let removed = try await redis.delete(key)
+        _ = memory.remove(key)
+        await broadcast("k" + key.hex)
+        return removed
+    }
+
+    @discardableResult
+    public func invalidate(_ selector: InvalidationSelector) async throws -> Int {
+        let count = try await redis.invalidate(selector)
+        apply(Self.message(for: selector))
+        await broadcast(Self.message(for: selector))
+        events.publish(.invalidated(selector, count: count))
+        return count
+    }
+
+    public func statistics() async throws -> StoreStatistics { try await redis.statistics() }
+
+    public func entries() -> AsyncThrowingStream<CacheEntry, any Error> { redis.entries() }
+
+    // MARK: - Invalidation channel
+
+    /// Messages: `k<hex>` one key, `t<tag>` one tag, `n<namespace>` one
+    /// namespace, `*` everything (patterns and ages are not worth matching
+    /// remotely: dropping the memory tier is always correct).
+    static func message(for selector: InvalidationSelector) -> String {
+        switch selector {
+        case .key(let key): return "k" + key.hex
+        case .tag(let tag): return "t" + tag
+        case .namespace(let namespace): return "n" + namespace
+        case .pattern, .createdBefore, .all: return "*"
+        }
+    }
+
+    private func apply(_ message: String) {
+        state.generation.add(1, ordering: .releasing)
+        let body = String(message.dropFirst())
+        switch message.first {
+        case "k": if let key = CacheKey(hex: body) { _ = memory.remove(key) }
+        case "t": _ = memory.invalidateNow(.tag(body))
+        case "n": _ = memory.invalidateNow(.namespace(body))
+        default: _ = memory.invalidateNow(.all)
+        }
+    }
+
+    private func broadcast(_ message: String) async {
+        do {
+            try await redis.client.send("PUBLISH", channel, sender + " " + message)
+        } catch {
+            // Peers that miss a message are not left stale for long: losing the
+            // connection drops their subscription, which empties their memory tier.
+            logger.warning("could not broadcast an invalidation", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Keeps the subscription to the invalidation channel until cancelled or
+    /// graceful shutdown, resubscribing with back-off after failures.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            var delay = Duration.milliseconds(50)
+            while !Task.isCancelled {
+                do {
+                    let subscription = try await redis.client.subscribe(to: [channel])
+                    // Anything cached before the subscription was up may have been invalidated meanwhile.
+                    _ = memory.invalidateNow(.all)
+                    state.trusted.store(true, ordering: .releasing)
+                    delay = .milliseconds(50)
+                    for try await message in subscription {
+                        let text = message.text
+                        guard let space = text.firstIndex(of: " ") else { continue }
+                        if text[..<space] == sender { continue }
+                        apply(String(text[text.index(after: space)...]))
+                    }
+                } catch {
+                    logger.warning("invalidation subscription lost; serving from Redis only until it is back", metadata: ["error": "\(error)"])
+                }
+                state.trusted.store(false, ordering: .releasing)
+                _ = memory.invalidateNow(.all)
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        state.trusted.store(false, ordering: .releasing)
+    }
+}
+
+/// The tiered store's shared flags, as atomics read on every lookup.
+private final class TierState: Sendable {
+    let trusted = Atomic<Bool>(false)
+    let generation = Atomic<Int>(0)
+}
