@@ -149,12 +149,10 @@ final class BertModel: @unchecked Sendable {
         var row = 0
         for sequence in sequences {
             for (position, id) in sequence.enumerated() {
-                let destination = current + row * hidden
-                let word = wordEmbeddings + Int(id) * hidden
-                let place = positionEmbeddings + position * hidden
-                for i in 0..<hidden {
-                    destination[i] = word[i] + place[i] + tokenTypeEmbeddings[i]
-                }
+                addThree(
+                    wordEmbeddings + Int(id) * hidden, positionEmbeddings + position * hidden, tokenTypeEmbeddings,
+                    count: hidden, into: current + row * hidden
+                )
                 row += 1
             }
         }
@@ -244,68 +242,5 @@ final class BertModel: @unchecked Sendable {
             1, input, Int32(inner), weight, Int32(inner),
             accumulate ? 1 : 0, output, Int32(outputs)
         )
-    }
-}
-
-/// Copies `values` (`width` floats) into each of `rows` rows.
-func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: UnsafePointer<Float>) {
-    for row in 0..<rows {
-        (matrix + row * width).update(from: values, count: width)
-    }
-}
-
-/// `output[r] = input[r] + bias` for every row.
-func addRows(_ input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int, into output: UnsafeMutablePointer<Float>) {
-    for row in 0..<rows {
-        let source = input + row * width
-        let destination = output + row * width
-        for i in 0..<width { destination[i] = source[i] + bias[i] }
-    }
-}
-
-/// Normalises each row to zero mean and unit variance (biased variance, as
-/// PyTorch's LayerNorm), then applies `weight` and `bias`.
-func layerNorm(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
-    for row in 0..<rows {
-        let values = matrix + row * width
-        var sum: Float = 0
-        for i in 0..<width { sum += values[i] }
-        let mean = sum / Float(width)
-        var squares: Float = 0
-        for i in 0..<width {
-            let centred = values[i] - mean
-            squares += centred * centred
-        }
-        let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-        for i in 0..<width {
-            values[i] = (values[i] - mean) * inverse * weight[i] + bias[i]
-        }
-    }
-}
-
-/// Softmax of each row in place, shifted by the row maximum so `exp` cannot overflow.
-func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-    for row in 0..<rows {
-        let values = matrix + row * width
-        var maximum = -Float.infinity
-        for i in 0..<width { maximum = max(maximum, values[i]) }
-        var sum: Float = 0
-        for i in 0..<width {
-            let e = expf(values[i] - maximum)
-            values[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0..<width { values[i] *= inverse }
-    }
-}
-
-/// The exact GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))`, as BERT's "gelu" (not
-/// the tanh approximation), in place.
-func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
-    let inverseRoot2: Float = 0.70710678118654752
-    for i in 0..<count {
-        let x = values[i]
-        values[i] = 0.5 * x * (1 + erff(x * inverseRoot2))
     }
 }

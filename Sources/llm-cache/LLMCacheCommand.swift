@@ -9,6 +9,7 @@ struct LLMCacheCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             BenchCommand.self,
+            EmbedCommand.self,
         ],
         defaultSubcommand: nil
     )

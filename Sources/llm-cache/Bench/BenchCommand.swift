@@ -4,7 +4,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed, hit ratios and memory; prints a table, or JSON with --json.",
-        subcommands: []
+        subcommands: [
+            EmbedBench.self,
+        ]
     )
 }
 

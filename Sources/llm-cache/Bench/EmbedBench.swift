@@ -1,0 +1,178 @@
+import ArgumentParser
+import CBLAS
+import Foundation
+import LLMCache
+import LLMCacheEmbeddings
+
+struct EmbedBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Speed, load time and memory of the native all-MiniLM-L6-v2 embedder.",
+        discussion: """
+            Figures:
+              embed.load               ms           first load of the model in this process (safetensors map, vocabulary, Q/K/V fusion)
+              embed.rss                MB           VmRSS growth from before the load to after the load and a warm-up batch
+              embed.short.1thread      ms           median time to embed one short sentence (at most 16 tokens), 1 thread
+              embed.short.1thread.p90  ms           90th percentile of the same
+              embed.batch32.2threads   sentences/s  batches of 32 mixed-length sentences, 2 threads
+              embed.batch32.tokens     tokens/s     the same run counted in tokens
+              embed.batch32.gflops     GFLOP/s      the same run's arithmetic (dense layers and attention) per second
+              sgemm.peak.1thread       GFLOP/s      a 1024x1024x1024 cblas_sgemm on 1 thread: what this machine can do at best
+            Needs the model (scripts/install-model.sh). Build with -c release for figures worth comparing.
+            """
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(name: .customLong("model-dir"), help: "The model folder (default: $LLMCACHE_MODEL_DIR, else ~/.cache/llm-cache/models/all-MiniLM-L6-v2).")
+    var modelDirectory: String?
+
+    func run() async throws {
+        var report = BenchReport(benchmark: "embed")
+        let quick = options.quick
+
+        // Load and memory: measured first, before anything else is resident.
+        let rssBefore = Self.residentMegabytes()
+        let loadStart = ContinuousClock.now
+        let single = try MiniLMEmbedder(directory: modelDirectory, configuration: .init(threads: 1))
+        let loadTime = ContinuousClock.now - loadStart
+        report.add("embed.load", loadTime.milliseconds, "ms")
+        _ = try await single.embed(Self.corpus(count: 32))
+        report.add("embed.rss", Self.residentMegabytes() - rssBefore, "MB")
+
+        // One short sentence at a time on one thread.
+        let shorts = Self.shortSentences.filter { single.tokenIDs($0).count <= 16 }
+        for text in shorts { _ = try await single.embed([text]) }
+        var samples: [Double] = []
+        let rounds = quick ? 4 : 30
+        for _ in 0..<rounds {
+            for text in shorts {
+                let start = ContinuousClock.now
+                _ = try await single.embed([text])
+                samples.append((ContinuousClock.now - start).milliseconds)
+            }
+        }
+        samples.sort()
+        let meanTokens = Double(shorts.map { single.tokenIDs($0).count }.reduce(0, +)) / Double(shorts.count)
+        progress(String(format: "short sentences: %d texts, %.1f tokens on average, %d samples", shorts.count, meanTokens, samples.count))
+        report.add("embed.short.1thread", samples[samples.count / 2], "ms")
+        report.add("embed.short.1thread.p90", samples[samples.count * 9 / 10], "ms")
+
+        // Batches of 32 mixed-length sentences on two threads.
+        let batched = try MiniLMEmbedder(directory: modelDirectory, configuration: .init(threads: 2))
+        let batchCount = quick ? 4 : 40
+        let corpus = Self.corpus(count: 32 * batchCount)
+        let lengths = corpus.map { batched.tokenIDs($0).count }
+        let tokens = lengths.reduce(0, +)
+        progress(String(format: "batch corpus: %d sentences, %.1f tokens on average, %d to %d", corpus.count, Double(tokens) / Double(corpus.count), lengths.min()!, lengths.max()!))
+        _ = try await batched.embed(Array(corpus.prefix(32)))
+        let batchStart = ContinuousClock.now
+        for batch in 0..<batchCount {
+            _ = try await batched.embed(Array(corpus[(batch * 32)..<((batch + 1) * 32)]))
+        }
+        let seconds = (ContinuousClock.now - batchStart).seconds
+        report.add("embed.batch32.2threads", Double(corpus.count) / seconds, "sentences/s")
+        report.add("embed.batch32.tokens", Double(tokens) / seconds, "tokens/s")
+        report.add("embed.batch32.gflops", Self.flops(lengths: lengths) / seconds / 1e9, "GFLOP/s")
+
+        report.add("sgemm.peak.1thread", Self.sgemmPeak(quick: quick), "GFLOP/s")
+        report.print(json: options.json)
+    }
+
+    /// Multiply-adds ×2 of one forward pass over sequences of `lengths`:
+    /// Q/K/V, attention output and feed-forward products per token, and the
+    /// two attention products per sequence, for all 6 layers.
+    static func flops(lengths: [Int]) -> Double {
+        let hidden = 384.0, inner = 1536.0, layers = 6.0
+        var total = 0.0
+        for length in lengths.map(Double.init) {
+            let dense = length * (3 * hidden * hidden + hidden * hidden + 2 * hidden * inner)
+            let attention = 2 * length * length * hidden
+            total += 2 * layers * (dense + attention)
+        }
+        return total
+    }
+
+    /// GFLOP/s of one 1024×1024×1024 single-precision product on one OpenBLAS
+    /// thread, best of several runs.
+    static func sgemmPeak(quick: Bool) -> Double {
+        let n = 1024
+        let a = [Float](repeating: 0.5, count: n * n)
+        let b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previous) }
+        var best = 0.0
+        for _ in 0..<(quick ? 3 : 10) {
+            let start = ContinuousClock.now
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+            let seconds = (ContinuousClock.now - start).seconds
+            best = max(best, 2 * Double(n * n * n) / seconds / 1e9)
+        }
+        return best
+    }
+
+    /// VmRSS from /proc/self/status, in MB (10^6 bytes); 0 where there is none.
+    static func residentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
+            return kilobytes * 1024 / 1e6
+        }
+        return 0
+    }
+
+    /// Questions of the kind sent to a chat model, 6 to 16 tokens.
+    static let shortSentences = [
+        "What is Python?",
+        "How do I reverse a linked list in place?",
+        "What's the capital of France?",
+        "How can I cancel my subscription?",
+        "Explain the difference between a process and a thread.",
+        "Translate 'good morning' into German.",
+        "The quick brown fox jumps over the lazy dog.",
+        "What is the time complexity of quicksort in the worst case?",
+    ]
+
+    /// `count` sentences of mixed length (about 5 to 90 tokens, 25 on
+    /// average), deterministic so every run measures the same work.
+    static func corpus(count: Int) -> [String] {
+        let words = """
+            caching large language model responses saves money and time but stale answers and false semantic \
+            matches are the risks every cache must manage carefully when prompts change tools are updated or \
+            the underlying model is replaced by a newer version with different behaviour under load in production \
+            systems where latency budgets are tight and users expect consistent answers to repeated questions
+            """.split(separator: " ")
+        let lengths = [4, 9, 14, 6, 22, 11, 40, 8, 17, 3, 30, 12, 60, 7, 25, 10]
+        var generator = SplitMix64(seed: 42)
+        return (0..<count).map { index in
+            let length = lengths[index % lengths.count]
+            let start = Int(generator.next() % UInt64(words.count))
+            let sentence = (0..<length).map { words[(start + $0 * 7) % words.count] }.joined(separator: " ")
+            return sentence.prefix(1).uppercased() + sentence.dropFirst() + (index % 3 == 0 ? "?" : ".")
+        }
+    }
+}
+
+/// A tiny deterministic generator, so the corpus is the same on every machine.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+fileprivate extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+
+    var milliseconds: Double { seconds * 1000 }
+}
