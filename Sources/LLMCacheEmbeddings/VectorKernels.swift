@@ -9,8 +9,83 @@ import Darwin
 // vectorise (the compiler may not reorder float additions), and per-element
 // libm erff/expf calls cost more than the matrix products they sit between
 // for short sentences.
+//
+// Debug builds call the standard library's SIMD operators unspecialised, a
+// hundred times slower than scalar code, which would make the test suite crawl;
+// there the scalar versions below run instead. Tests compare the two.
 
 typealias Vector16 = SIMD16<Float>
+
+/// Copies `values` (`width` floats) into each of `rows` rows.
+func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: UnsafePointer<Float>) {
+    for row in 0..<rows {
+        (matrix + row * width).update(from: values, count: width)
+    }
+}
+
+#if DEBUG
+let usesSIMDKernels = false
+#else
+let usesSIMDKernels = true
+#endif
+
+/// The exact GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))`, as BERT's "gelu" (not
+/// the tanh approximation), in place.
+func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    if usesSIMDKernels { return geluSIMD(values, count: count) }
+    for i in 0..<count {
+        let x = values[i]
+        values[i] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
+    }
+}
+
+/// `output[r] = input[r] + bias` for every row.
+func addRows(_ input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int, into output: UnsafeMutablePointer<Float>) {
+    if usesSIMDKernels, width % 16 == 0 { return addRowsSIMD(input, bias: bias, rows: rows, width: width, into: output) }
+    for row in 0..<rows {
+        for i in 0..<width { output[row * width + i] = input[row * width + i] + bias[i] }
+    }
+}
+
+/// `output = a + b + c`, elementwise over `count` floats.
+func addThree(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
+    if usesSIMDKernels, count % 16 == 0 { return addThreeSIMD(a, b, c, count: count, into: output) }
+    for i in 0..<count { output[i] = a[i] + b[i] + c[i] }
+}
+
+/// Normalises each row to zero mean and unit variance (biased variance, as
+/// PyTorch's LayerNorm), then applies `weight` and `bias`.
+func layerNorm(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
+    if usesSIMDKernels, width % 16 == 0 {
+        return layerNormSIMD(matrix, rows: rows, width: width, weight: weight, bias: bias, epsilon: epsilon)
+    }
+    for row in 0..<rows {
+        let values = matrix + row * width
+        var sum: Float = 0
+        for i in 0..<width { sum += values[i] }
+        let mean = sum / Float(width)
+        var squares: Float = 0
+        for i in 0..<width { squares += (values[i] - mean) * (values[i] - mean) }
+        let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
+        for i in 0..<width { values[i] = (values[i] - mean) * inverse * weight[i] + bias[i] }
+    }
+}
+
+/// Softmax of each row in place, shifted by the row maximum so `exp` cannot overflow.
+func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    if usesSIMDKernels { return softmaxRowsSIMD(matrix, rows: rows, width: width) }
+    for row in 0..<rows {
+        let values = matrix + row * width
+        var maximum = -Float.infinity
+        for i in 0..<width { maximum = max(maximum, values[i]) }
+        var sum: Float = 0
+        for i in 0..<width {
+            values[i] = expf(values[i] - maximum)
+            sum += values[i]
+        }
+        for i in 0..<width { values[i] /= sum }
+    }
+}
 
 @inline(__always)
 private func load(_ pointer: UnsafePointer<Float>) -> Vector16 {
@@ -69,8 +144,8 @@ func erf16(_ x: Vector16) -> Vector16 {
     return y.replacing(with: -y, where: x .< 0)
 }
 
-/// The exact GELU, `x · Φ(x) = x/2 · (1 + erf(x/√2))`, in place.
-func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
+/// ``gelu(_:count:)`` on SIMD16 with ``erf16(_:)``.
+func geluSIMD(_ values: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
     while i + 16 <= count {
         let x = load(values + i)
@@ -84,15 +159,8 @@ func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
     }
 }
 
-/// Copies `values` (`width` floats) into each of `rows` rows.
-func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, with values: UnsafePointer<Float>) {
-    for row in 0..<rows {
-        (matrix + row * width).update(from: values, count: width)
-    }
-}
-
 /// `output[r] = input[r] + bias` for every row; `width` a multiple of 16.
-func addRows(_ input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int, into output: UnsafeMutablePointer<Float>) {
+func addRowsSIMD(_ input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int, into output: UnsafeMutablePointer<Float>) {
     precondition(width % 16 == 0)
     for row in 0..<rows {
         let source = input + row * width
@@ -104,16 +172,15 @@ func addRows(_ input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: In
 }
 
 /// `output = a + b + c`, elementwise over `count` floats, a multiple of 16.
-func addThree(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
+func addThreeSIMD(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
     precondition(count % 16 == 0)
     for i in stride(from: 0, to: count, by: 16) {
         store(load(a + i) + load(b + i) + load(c + i), output + i)
     }
 }
 
-/// Normalises each row to zero mean and unit variance (biased variance, as
-/// PyTorch's LayerNorm), then applies `weight` and `bias`; `width` a multiple of 16.
-func layerNorm(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
+/// ``layerNorm(_:rows:width:weight:bias:epsilon:)`` on SIMD16; `width` a multiple of 16.
+func layerNormSIMD(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float) {
     precondition(width % 16 == 0)
     let count = Float(width)
     for row in 0..<rows {
@@ -133,8 +200,8 @@ func layerNorm(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int, wei
     }
 }
 
-/// Softmax of each row in place, shifted by the row maximum so `exp` cannot overflow.
-func softmaxRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+/// ``softmaxRows(_:rows:width:)`` on SIMD16 with ``exp16(_:)``.
+func softmaxRowsSIMD(_ matrix: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
     let whole = width - width % 16
     for row in 0..<rows {
         let values = matrix + row * width
