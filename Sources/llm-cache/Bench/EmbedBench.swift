@@ -14,9 +14,11 @@ struct EmbedBench: AsyncParsableCommand {
               embed.rss                MB           VmRSS growth from before the load to after the load and a warm-up batch
               embed.short.1thread      ms           median time to embed one short sentence (at most 16 tokens), 1 thread
               embed.short.1thread.p90  ms           90th percentile of the same
+              embed.short.1thread.cpu  ms           median process CPU time for the same (unaffected by other load)
               embed.batch32.2threads   sentences/s  batches of 32 mixed-length sentences, 2 threads
               embed.batch32.tokens     tokens/s     the same run counted in tokens
               embed.batch32.gflops     GFLOP/s      the same run's arithmetic (dense layers and attention) per second
+              embed.batch32.cpu        ms           process CPU time per sentence in the same run
               sgemm.peak.1thread       GFLOP/s      a 1024x1024x1024 cblas_sgemm on 1 thread: what this machine can do at best
             Needs the model (scripts/install-model.sh). Build with -c release for figures worth comparing.
             """
@@ -44,19 +46,26 @@ struct EmbedBench: AsyncParsableCommand {
         let shorts = Self.shortSentences.filter { single.tokenIDs($0).count <= 16 }
         for text in shorts { _ = try await single.embed([text]) }
         var samples: [Double] = []
+        var cpuSamples: [Double] = []
         let rounds = quick ? 4 : 30
         for _ in 0..<rounds {
             for text in shorts {
+                let cpuStart = Self.processCPUMilliseconds()
                 let start = ContinuousClock.now
                 _ = try await single.embed([text])
                 samples.append((ContinuousClock.now - start).milliseconds)
+                cpuSamples.append(Self.processCPUMilliseconds() - cpuStart)
             }
         }
         samples.sort()
+        cpuSamples.sort()
         let meanTokens = Double(shorts.map { single.tokenIDs($0).count }.reduce(0, +)) / Double(shorts.count)
         progress(String(format: "short sentences: %d texts, %.1f tokens on average, %d samples", shorts.count, meanTokens, samples.count))
         report.add("embed.short.1thread", samples[samples.count / 2], "ms")
         report.add("embed.short.1thread.p90", samples[samples.count * 9 / 10], "ms")
+        // CPU time is what the sentence costs regardless of other load on the
+        // machine; wall time above is what a caller waits.
+        report.add("embed.short.1thread.cpu", cpuSamples[cpuSamples.count / 2], "ms")
 
         // Batches of 32 mixed-length sentences on two threads.
         let batched = try MiniLMEmbedder(directory: modelDirectory, configuration: .init(threads: 2))
@@ -66,16 +75,22 @@ struct EmbedBench: AsyncParsableCommand {
         let tokens = lengths.reduce(0, +)
         progress(String(format: "batch corpus: %d sentences, %.1f tokens on average, %d to %d", corpus.count, Double(tokens) / Double(corpus.count), lengths.min()!, lengths.max()!))
         _ = try await batched.embed(Array(corpus.prefix(32)))
+        let batchCPUStart = Self.processCPUMilliseconds()
         let batchStart = ContinuousClock.now
         for batch in 0..<batchCount {
             _ = try await batched.embed(Array(corpus[(batch * 32)..<((batch + 1) * 32)]))
         }
         let seconds = (ContinuousClock.now - batchStart).seconds
+        let batchCPU = Self.processCPUMilliseconds() - batchCPUStart
         report.add("embed.batch32.2threads", Double(corpus.count) / seconds, "sentences/s")
         report.add("embed.batch32.tokens", Double(tokens) / seconds, "tokens/s")
         report.add("embed.batch32.gflops", Self.flops(lengths: lengths) / seconds / 1e9, "GFLOP/s")
+        report.add("embed.batch32.cpu", batchCPU / Double(corpus.count), "ms")
 
         report.add("sgemm.peak.1thread", Self.sgemmPeak(quick: quick), "GFLOP/s")
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+            progress("load average during the run: \(load.split(separator: " ").prefix(3).joined(separator: " ")) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        }
         report.print(json: options.json)
     }
 
@@ -111,6 +126,13 @@ struct EmbedBench: AsyncParsableCommand {
             best = max(best, 2 * Double(n * n * n) / seconds / 1e9)
         }
         return best
+    }
+
+    /// CPU time used by the whole process so far (all threads), in ms.
+    static func processCPUMilliseconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) * 1000 + Double(time.tv_nsec) / 1e6
     }
 
     /// VmRSS from /proc/self/status, in MB (10^6 bytes); 0 where there is none.
