@@ -8,8 +8,11 @@ import Darwin
 #endif
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 and an ephemeral port, for testing
-/// HTTP clients against a real socket: Content-Length bodies, keep-alive,
+/// HTTP clients against a real socket: Content-Length bodies,
 /// `Expect: 100-continue`. One thread accepts, one thread per connection.
+///
+/// Every response closes its connection (`Connection: close`), so no idle
+/// keep-alive thread outlives the test that started the server.
 final class LoopbackHTTPServer: Sendable {
     struct Request: Sendable {
         var method: String
@@ -71,12 +74,17 @@ final class LoopbackHTTPServer: Sendable {
     }
 
     /// Stops accepting; connections in progress finish on their own.
+    ///
+    /// Only shuts the socket down, which wakes the blocked `accept`; the accept
+    /// thread closes it. Closing it here would free the descriptor number while
+    /// that thread may still call `accept` on it, and the next server created
+    /// (often the next test's) would get that number and lose its connections.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
@@ -99,9 +107,9 @@ final class LoopbackHTTPServer: Sendable {
                 Thread.sleep(forTimeInterval: Double(response.delay.components.seconds) + Double(response.delay.components.attoseconds) / 1e18)
             }
             var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
-            head += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n\r\n"
-            guard transmit(connection, Data(head.utf8) + response.body) else { return }
-            if request.headers["connection"]?.lowercased() == "close" { return }
+            head += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+            _ = transmit(connection, Data(head.utf8) + response.body)
+            return
         }
     }
 
