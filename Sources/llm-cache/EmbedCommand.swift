@@ -50,6 +50,9 @@ struct EmbedCommand: AsyncParsableCommand {
         if !stdin, texts.isEmpty {
             throw ValidationError("Give at least one TEXT, or --stdin.")
         }
+        if cosine, !stdin, texts.count != 2 {
+            throw ValidationError("--cosine compares exactly two texts; \(texts.count) given.")
+        }
         if let threads, threads < 1 {
             throw ValidationError("--threads must be at least 1.")
         }
@@ -58,7 +61,7 @@ struct EmbedCommand: AsyncParsableCommand {
     func run() async throws {
         let inputs = stdin ? try Self.readJSONLines() : texts
         if cosine, inputs.count != 2 {
-            throw ValidationError("--cosine compares exactly two texts; \(inputs.count) given.")
+            throw CacheError(.invalidArgument, "--cosine compares exactly two texts; standard input held \(inputs.count)")
         }
         var configuration = MiniLMEmbedder.Configuration()
         if let threads { configuration.threads = threads }
@@ -114,7 +117,7 @@ struct EmbedCommand: AsyncParsableCommand {
             do {
                 texts.append(try JSONDecoder().decode(InputLine.self, from: Data(line.utf8)).text)
             } catch {
-                throw ValidationError("Line \(lineNumber) of standard input is not a JSON object with a string \"text\": \(line.prefix(80))")
+                throw CacheError(.invalidArgument, "line \(lineNumber) of standard input is not a JSON object with a string \"text\": \(line.prefix(80))")
             }
         }
         return texts
