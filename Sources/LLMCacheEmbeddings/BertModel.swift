@@ -2,255 +2,269 @@ import CBLAS
 import Foundation
 import LLMCache
 
-/// The shape of a BERT encoder, read from the model's `config.json`.
-struct BertConfiguration: Sendable {
-    var hidden: Int
-    var layers: Int
-    var heads: Int
-    var intermediate: Int
-    var vocabulary: Int
-    var positions: Int
-    var typeVocabulary: Int
-    var layerNormEpsilon: Float
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-    init(file path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CacheError(.invalidConfiguration, "cannot read \(path); install the model with scripts/install-model.sh")
-        }
-        let json = try JSONValue(parsing: data)
-        func int(_ name: String) throws -> Int {
-            guard let value = json[name]?.numberValue?.intValue, value > 0 else {
-                throw CacheError(.corruptData, "\(path) has no positive integer \(name)")
-            }
-            return value
-        }
-        hidden = try int("hidden_size")
-        layers = try int("num_hidden_layers")
-        heads = try int("num_attention_heads")
-        intermediate = try int("intermediate_size")
-        vocabulary = try int("vocab_size")
-        positions = try int("max_position_embeddings")
-        typeVocabulary = try int("type_vocab_size")
-        layerNormEpsilon = Float(json["layer_norm_eps"]?.numberValue?.doubleValue ?? 1e-12)
-        guard hidden % heads == 0 else { throw CacheError(.corruptData, "\(path): hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)") }
-        if let activation = json["hidden_act"]?.stringValue, activation != "gelu" {
-            throw CacheError(.corruptData, "\(path): activation \(activation) is not supported; this encoder implements BERT's exact GELU")
-        }
-    }
-}
-
-/// A BERT encoder's weights and its forward pass, on CBLAS.
+/// A BERT encoder with mean pooling and L2 normalisation: token ids in, one
+/// unit vector per sequence out.
 ///
-/// Sentences of different lengths are never padded: the rows of every sentence
-/// in a batch are stacked into one matrix for the dense layers (one large
-/// matrix product each), and attention runs per sentence over its own tokens.
-/// Immutable after loading, so one model serves any number of threads.
-final class BertModel: Sendable {
-    struct Layer: Sendable {
-        var qkvWeight: [Float]   // [3·hidden, hidden]: query, key and value fused into one product
-        var qkvBias: [Float]
-        var outputWeight: [Float]
-        var outputBias: [Float]
-        var attentionNormWeight: [Float]
-        var attentionNormBias: [Float]
-        var intermediateWeight: [Float]
-        var intermediateBias: [Float]
-        var finalWeight: [Float]
-        var finalBias: [Float]
-        var finalNormWeight: [Float]
-        var finalNormBias: [Float]
+/// Sequences of a batch are packed one after another, with no padding: the
+/// dense layers (fused Q/K/V projection, attention output, feed-forward) run as
+/// one `cblas_sgemm` over every token of every sequence, and only attention,
+/// which must not look across sequences, runs per sequence and head at that
+/// sequence's own length. No work is spent on padding and no mask is needed.
+///
+/// The weights stay in the memory-mapped safetensors file, except the Q/K/V
+/// matrices, which are copied once into one fused 3·hidden × hidden matrix.
+///
+/// Immutable after loading, so `@unchecked Sendable` is sound: the pointers
+/// refer to the mapping and to `fusedStorage`, both freed only in `deinit`.
+/// ``encode(_:into:)`` keeps its state in a per-call scratch buffer, so any
+/// number of threads may call it at once.
+final class BertModel: @unchecked Sendable {
+    struct Layer {
+        /// Q, K and V projections stacked: [3·hidden, hidden] and [3·hidden].
+        var qkvWeight: UnsafePointer<Float>
+        var qkvBias: UnsafePointer<Float>
+        var attentionOutputWeight: UnsafePointer<Float>
+        var attentionOutputBias: UnsafePointer<Float>
+        var attentionNormWeight: UnsafePointer<Float>
+        var attentionNormBias: UnsafePointer<Float>
+        var intermediateWeight: UnsafePointer<Float>
+        var intermediateBias: UnsafePointer<Float>
+        var outputWeight: UnsafePointer<Float>
+        var outputBias: UnsafePointer<Float>
+        var outputNormWeight: UnsafePointer<Float>
+        var outputNormBias: UnsafePointer<Float>
     }
 
     let configuration: BertConfiguration
-    let wordEmbeddings: [Float]
-    let positionEmbeddings: [Float]
-    let typeEmbedding: [Float]
-    let embeddingNormWeight: [Float]
-    let embeddingNormBias: [Float]
-    let layers: [Layer]
+    private let file: SafeTensorsFile
+    private let fusedStorage: UnsafeMutablePointer<Float>
+    private let wordEmbeddings: UnsafePointer<Float>
+    private let positionEmbeddings: UnsafePointer<Float>
+    private let tokenTypeEmbeddings: UnsafePointer<Float>
+    private let embeddingNormWeight: UnsafePointer<Float>
+    private let embeddingNormBias: UnsafePointer<Float>
+    private let layers: [Layer]
 
-    init(file: SafeTensorsFile, configuration c: BertConfiguration) throws {
-        configuration = c
-        let h = c.hidden
-        // Checkpoints exported from BertModel have bare names; from BertForX, a "bert." prefix.
-        let prefix = file.tensors["embeddings.word_embeddings.weight"] != nil ? "" : "bert."
-        func t(_ name: String, _ shape: [Int]) throws -> [Float] { try file.floats(prefix + name, shape: shape) }
-        wordEmbeddings = try t("embeddings.word_embeddings.weight", [c.vocabulary, h])
-        positionEmbeddings = try t("embeddings.position_embeddings.weight", [c.positions, h])
-        typeEmbedding = Array(try t("embeddings.token_type_embeddings.weight", [c.typeVocabulary, h])[0..<h])
-        embeddingNormWeight = try t("embeddings.LayerNorm.weight", [h])
-        embeddingNormBias = try t("embeddings.LayerNorm.bias", [h])
-        layers = try (0..<c.layers).map { i in
-            let p = "encoder.layer.\(i)."
-            return Layer(
-                qkvWeight: try t(p + "attention.self.query.weight", [h, h]) + t(p + "attention.self.key.weight", [h, h]) + t(p + "attention.self.value.weight", [h, h]),
-                qkvBias: try t(p + "attention.self.query.bias", [h]) + t(p + "attention.self.key.bias", [h]) + t(p + "attention.self.value.bias", [h]),
-                outputWeight: try t(p + "attention.output.dense.weight", [h, h]),
-                outputBias: try t(p + "attention.output.dense.bias", [h]),
-                attentionNormWeight: try t(p + "attention.output.LayerNorm.weight", [h]),
-                attentionNormBias: try t(p + "attention.output.LayerNorm.bias", [h]),
-                intermediateWeight: try t(p + "intermediate.dense.weight", [c.intermediate, h]),
-                intermediateBias: try t(p + "intermediate.dense.bias", [c.intermediate]),
-                finalWeight: try t(p + "output.dense.weight", [h, c.intermediate]),
-                finalBias: try t(p + "output.dense.bias", [h]),
-                finalNormWeight: try t(p + "output.LayerNorm.weight", [h]),
-                finalNormBias: try t(p + "output.LayerNorm.bias", [h])
-            )
+    init(file: SafeTensorsFile, configuration: BertConfiguration) throws {
+        self.file = file
+        self.configuration = configuration
+        let hidden = configuration.hiddenSize
+        let inner = configuration.intermediateSize
+        // Checkpoints exported from BertModel have no "bert." prefix; those
+        // exported from task models do. Accept both.
+        let prefix = file.tensors["embeddings.word_embeddings.weight"] == nil && file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func tensor(_ name: String, _ shape: [Int]) throws -> UnsafePointer<Float> {
+            try file.floats(prefix + name, shape: shape).baseAddress!
         }
+
+        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [configuration.vocabularySize, hidden])
+        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [configuration.maximumPositions, hidden])
+        tokenTypeEmbeddings = try tensor("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, hidden])
+        embeddingNormWeight = try tensor("embeddings.LayerNorm.weight", [hidden])
+        embeddingNormBias = try tensor("embeddings.LayerNorm.bias", [hidden])
+
+        let fusedPerLayer = 3 * hidden * hidden + 3 * hidden
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: fusedPerLayer * configuration.layerCount)
+        var layers: [Layer] = []
+        do {
+            for index in 0..<configuration.layerCount {
+                let name = "encoder.layer.\(index)."
+                let weight = storage + index * fusedPerLayer
+                let bias = weight + 3 * hidden * hidden
+                for (part, projection) in ["query", "key", "value"].enumerated() {
+                    let w = try tensor(name + "attention.self.\(projection).weight", [hidden, hidden])
+                    let b = try tensor(name + "attention.self.\(projection).bias", [hidden])
+                    (weight + part * hidden * hidden).update(from: w, count: hidden * hidden)
+                    (bias + part * hidden).update(from: b, count: hidden)
+                }
+                layers.append(Layer(
+                    qkvWeight: UnsafePointer(weight),
+                    qkvBias: UnsafePointer(bias),
+                    attentionOutputWeight: try tensor(name + "attention.output.dense.weight", [hidden, hidden]),
+                    attentionOutputBias: try tensor(name + "attention.output.dense.bias", [hidden]),
+                    attentionNormWeight: try tensor(name + "attention.output.LayerNorm.weight", [hidden]),
+                    attentionNormBias: try tensor(name + "attention.output.LayerNorm.bias", [hidden]),
+                    intermediateWeight: try tensor(name + "intermediate.dense.weight", [inner, hidden]),
+                    intermediateBias: try tensor(name + "intermediate.dense.bias", [inner]),
+                    outputWeight: try tensor(name + "output.dense.weight", [hidden, inner]),
+                    outputBias: try tensor(name + "output.dense.bias", [hidden]),
+                    outputNormWeight: try tensor(name + "output.LayerNorm.weight", [hidden]),
+                    outputNormBias: try tensor(name + "output.LayerNorm.bias", [hidden])
+                ))
+            }
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        fusedStorage = storage
+        self.layers = layers
     }
 
-    /// Floating-point operations of one forward pass over sentences of these lengths.
-    func flops(lengths: [Int]) -> Double {
-        let c = configuration
-        let tokens = Double(lengths.reduce(0, +))
-        let dense = 2 * tokens * Double(c.hidden) * Double(4 * c.hidden + 2 * c.intermediate)
-        let attention = lengths.reduce(0.0) { $0 + 4 * Double($1 * $1) * Double(c.hidden) }
-        return Double(c.layers) * (dense + attention)
+    deinit {
+        fusedStorage.deallocate()
     }
 
-    /// Mean-pooled, L2-normalised embeddings of already tokenized sentences,
-    /// written row by row into `output` (`sentences.count × hidden`).
-    func embed(_ sentences: [[Int32]], into output: UnsafeMutablePointer<Float>) {
-        let c = configuration
-        let h = c.hidden, h3 = 3 * h, inner = c.intermediate, headSize = h / c.heads
-        let total = sentences.reduce(0) { $0 + $1.count }
-        guard total > 0 else { return }
-        let longest = sentences.map(\.count).max() ?? 0
-        var hidden = [Float](repeating: 0, count: total * h)
-        var qkv = [Float](repeating: 0, count: total * h3)
-        var context = [Float](repeating: 0, count: total * h)
-        var projected = [Float](repeating: 0, count: total * h)
-        var expanded = [Float](repeating: 0, count: total * inner)
-        var scores = [Float](repeating: 0, count: longest * longest)
+    /// Floats of scratch that ``encode(_:into:)`` needs for `tokenCount` packed
+    /// tokens whose longest sequence is `longest`.
+    func scratchSize(tokenCount: Int, longest: Int) -> Int {
+        let hidden = configuration.hiddenSize
+        return tokenCount * (3 * hidden + 3 * hidden + configuration.intermediateSize) + longest * longest
+    }
+
+    /// Encodes `sequences` (each `[CLS] … [SEP]`, at most `maximumPositions`
+    /// long, every id below the vocabulary size) into `output`, one
+    /// `hiddenSize`-float unit vector per sequence, in order.
+    func encode(_ sequences: [[Int32]], into output: UnsafeMutablePointer<Float>) {
+        let tokenCount = sequences.reduce(0) { $0 + $1.count }
+        let longest = sequences.reduce(0) { max($0, $1.count) }
+        guard tokenCount > 0 else { return }
+        let size = scratchSize(tokenCount: tokenCount, longest: longest)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        defer { scratch.deallocate() }
+        encode(sequences, tokenCount: tokenCount, scratch: scratch, into: output)
+    }
+
+    private func encode(_ sequences: [[Int32]], tokenCount: Int, scratch: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        let hidden = configuration.hiddenSize
+        let inner = configuration.intermediateSize
+        let heads = configuration.headCount
+        let headSize = configuration.headSize
+        let epsilon = configuration.layerNormEpsilon
+        let t = tokenCount
+
+        var current = scratch
+        var other = current + t * hidden
+        let qkv = other + t * hidden
+        let context = qkv + t * 3 * hidden
+        let intermediate = context + t * hidden
+        let scores = intermediate + t * inner
+
+        // Embeddings: word + position + token type 0, then LayerNorm.
+        var row = 0
+        for sequence in sequences {
+            for (position, id) in sequence.enumerated() {
+                addThree(
+                    wordEmbeddings + Int(id) * hidden, positionEmbeddings + position * hidden, tokenTypeEmbeddings,
+                    count: hidden, into: current + row * hidden
+                )
+                row += 1
+            }
+        }
+        layerNorm(current, rows: t, width: hidden, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: epsilon)
+
         let scale = 1 / Float(headSize).squareRoot()
+        for layer in layers {
+            // Q, K and V of every token in one product.
+            fillRows(qkv, rows: t, width: 3 * hidden, with: layer.qkvBias)
+            multiply(current, rows: t, inner: hidden, by: layer.qkvWeight, outputs: 3 * hidden, into: qkv, accumulate: true)
 
-        hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
-            let x = hiddenBuffer.baseAddress!
-            // Embeddings: word + position + token type 0, then LayerNorm.
-            var row = 0
-            for sentence in sentences {
-                for (position, id) in sentence.enumerated() {
-                    let out = x + row * h
-                    let word = Int(id) * h, pos = min(position, c.positions - 1) * h
-                    for i in 0..<h { out[i] = wordEmbeddings[word + i] + positionEmbeddings[pos + i] + typeEmbedding[i] }
-                    row += 1
+            // Attention within each sequence, per head.
+            var start = 0
+            for sequence in sequences {
+                let length = sequence.count
+                let block = qkv + start * 3 * hidden
+                for head in 0..<heads {
+                    let q = block + head * headSize
+                    let k = block + hidden + head * headSize
+                    let v = block + 2 * hidden + head * headSize
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans,
+                        Int32(length), Int32(length), Int32(headSize),
+                        scale, q, Int32(3 * hidden), k, Int32(3 * hidden),
+                        0, scores, Int32(length)
+                    )
+                    softmaxRows(scores, rows: length, width: length)
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        Int32(length), Int32(headSize), Int32(length),
+                        1, scores, Int32(length), v, Int32(3 * hidden),
+                        0, context + start * hidden + head * headSize, Int32(hidden)
+                    )
                 }
-            }
-            Self.layerNorm(x, rows: total, width: h, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: c.layerNormEpsilon)
-
-            for layer in layers {
-                qkv.withUnsafeMutableBufferPointer { qkvBuffer in
-                context.withUnsafeMutableBufferPointer { contextBuffer in
-                projected.withUnsafeMutableBufferPointer { projectedBuffer in
-                expanded.withUnsafeMutableBufferPointer { expandedBuffer in
-                scores.withUnsafeMutableBufferPointer { scoresBuffer in
-                    let q = qkvBuffer.baseAddress!, ctx = contextBuffer.baseAddress!
-                    let proj = projectedBuffer.baseAddress!, ffn = expandedBuffer.baseAddress!, s = scoresBuffer.baseAddress!
-                    Self.linear(x, rows: total, inputs: h, weight: layer.qkvWeight, bias: layer.qkvBias, outputs: h3, into: q)
-                    var offset = 0
-                    for sentence in sentences {
-                        let n = Int32(sentence.count)
-                        let base = q + offset * h3
-                        for head in 0..<c.heads {
-                            let column = head * headSize
-                            // scores = Q·Kᵀ / √d over this sentence's own tokens
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(headSize), scale,
-                                        base + column, Int32(h3), base + h + column, Int32(h3), 0, s, n)
-                            Self.softmaxRows(s, rows: Int(n), width: Int(n))
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(headSize), n, 1,
-                                        s, n, base + 2 * h + column, Int32(h3), 0, ctx + offset * h + column, Int32(h))
-                        }
-                        offset += sentence.count
-                    }
-                    Self.linear(ctx, rows: total, inputs: h, weight: layer.outputWeight, bias: layer.outputBias, outputs: h, into: proj)
-                    Self.addInPlace(x, proj, count: total * h)
-                    Self.layerNorm(x, rows: total, width: h, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: c.layerNormEpsilon)
-                    Self.linear(x, rows: total, inputs: h, weight: layer.intermediateWeight, bias: layer.intermediateBias, outputs: inner, into: ffn)
-                    Self.gelu(ffn, count: total * inner)
-                    Self.linear(ffn, rows: total, inputs: inner, weight: layer.finalWeight, bias: layer.finalBias, outputs: h, into: proj)
-                    Self.addInPlace(x, proj, count: total * h)
-                    Self.layerNorm(x, rows: total, width: h, weight: layer.finalNormWeight, bias: layer.finalNormBias, epsilon: c.layerNormEpsilon)
-                }}}}}
+                start += length
             }
 
-            // Mean pooling over every token (all are real: nothing is padded), then L2.
-            var offset = 0
-            for (index, sentence) in sentences.enumerated() {
-                let out = output + index * h
-                for i in 0..<h { out[i] = 0 }
-                for r in 0..<sentence.count {
-                    let source = x + (offset + r) * h
-                    for i in 0..<h { out[i] += source[i] }
-                }
-                var norm: Float = 0
-                for i in 0..<h {
-                    out[i] /= Float(sentence.count)
-                    norm += out[i] * out[i]
-                }
-                let inverse = 1 / max(norm.squareRoot(), 1e-12)
-                for i in 0..<h { out[i] *= inverse }
-                offset += sentence.count
+            // Attention output projection on top of the residual, then LayerNorm.
+            addRows(current, bias: layer.attentionOutputBias, rows: t, width: hidden, into: other)
+            multiply(context, rows: t, inner: hidden, by: layer.attentionOutputWeight, outputs: hidden, into: other, accumulate: true)
+            layerNorm(other, rows: t, width: hidden, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
+            swap(&current, &other)
+
+            // Feed-forward: hidden → inner with GELU → hidden, residual, LayerNorm.
+            fillRows(intermediate, rows: t, width: inner, with: layer.intermediateBias)
+            multiply(current, rows: t, inner: hidden, by: layer.intermediateWeight, outputs: inner, into: intermediate, accumulate: true)
+            gelu(intermediate, count: t * inner)
+            addRows(current, bias: layer.outputBias, rows: t, width: hidden, into: other)
+            multiply(intermediate, rows: t, inner: inner, by: layer.outputWeight, outputs: hidden, into: other, accumulate: true)
+            layerNorm(other, rows: t, width: hidden, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
+            swap(&current, &other)
+        }
+
+        // Mean over each sequence's tokens (all real: nothing is padded), then
+        // scale to unit length.
+        var start = 0
+        for (index, sequence) in sequences.enumerated() {
+            let vector = output + index * hidden
+            vector.initialize(repeating: 0, count: hidden)
+            for token in start..<(start + sequence.count) {
+                let source = current + token * hidden
+                for i in 0..<hidden { vector[i] += source[i] }
             }
+            let inverse = 1 / Float(sequence.count)
+            var norm: Float = 0
+            for i in 0..<hidden {
+                vector[i] *= inverse
+                norm += vector[i] * vector[i]
+            }
+            // sentence-transformers' Normalize divides by max(norm, 1e-12).
+            let divisor = 1 / max(norm.squareRoot(), 1e-12)
+            for i in 0..<hidden { vector[i] *= divisor }
+            start += sequence.count
         }
     }
 
-    /// y = x·Wᵀ + b, with W stored [outputs, inputs] as PyTorch stores it.
-    static func linear(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int, into y: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            bias.withUnsafeBufferPointer { (y + r * outputs).update(from: $0.baseAddress!, count: outputs) }
-        }
-        weight.withUnsafeBufferPointer { w in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                        x, Int32(inputs), w.baseAddress!, Int32(inputs), 1, y, Int32(outputs))
-        }
-    }
+    /// Below this many rows, products are split into column blocks (see ``multiply``).
+    static let narrowRows = 24
+    /// Output columns per block for narrow products; divides 384, 1152 and 1536.
+    static let columnBlock = 96
 
-    static func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] += y[i] }
-    }
-
-    static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float) {
-        weight.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                for r in 0..<rows {
-                    let row = x + r * width
-                    var mean: Float = 0
-                    for i in 0..<width { mean += row[i] }
-                    mean /= Float(width)
-                    var variance: Float = 0
-                    for i in 0..<width {
-                        let d = row[i] - mean
-                        variance += d * d
-                    }
-                    variance /= Float(width)
-                    let inverse = 1 / (variance + epsilon).squareRoot()
-                    for i in 0..<width { row[i] = (row[i] - mean) * inverse * w[i] + b[i] }
-                }
+    /// `output[rows × outputs] (+)= input[rows × inner] · weightᵀ`, the weight
+    /// stored as PyTorch's Linear does: [outputs, inner], row-major.
+    ///
+    /// For a few rows (one short sentence) the cost is reading the weights, and
+    /// OpenBLAS's blocked path first copies the whole weight matrix into a
+    /// packed buffer. Products of at most ~1M multiply-adds take its "small
+    /// matrix" path, which reads operands in place, so narrow products are
+    /// issued as blocks of `columnBlock` output columns. Measured on the
+    /// benchmark machine: ~30% less time for an 11-token sentence.
+    @inline(__always)
+    private func multiply(
+        _ input: UnsafePointer<Float>, rows: Int, inner: Int, by weight: UnsafePointer<Float>, outputs: Int,
+        into output: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let beta: Float = accumulate ? 1 : 0
+        if rows < Self.narrowRows, outputs % Self.columnBlock == 0 {
+            for start in stride(from: 0, to: outputs, by: Self.columnBlock) {
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                    Int32(rows), Int32(Self.columnBlock), Int32(inner),
+                    1, input, Int32(inner), weight + start * inner, Int32(inner),
+                    beta, output + start, Int32(outputs)
+                )
             }
+            return
         }
-    }
-
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let row = x + r * width
-            var largest = -Float.infinity
-            for i in 0..<width { largest = max(largest, row[i]) }
-            var sum: Float = 0
-            for i in 0..<width {
-                row[i] = expf(row[i] - largest)
-                sum += row[i]
-            }
-            let inverse = 1 / sum
-            for i in 0..<width { row[i] *= inverse }
-        }
-    }
-
-    /// BERT's exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)).
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let invSqrt2: Float = 0.70710678118654752
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
-        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans,
+            Int32(rows), Int32(outputs), Int32(inner),
+            1, input, Int32(inner), weight, Int32(inner),
+            beta, output, Int32(outputs)
+        )
     }
 }

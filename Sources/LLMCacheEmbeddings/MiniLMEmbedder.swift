@@ -1,132 +1,218 @@
 import CBLAS
-import Dispatch
 import Foundation
 import LLMCache
+import Logging
 
-/// Sentence embeddings from all-MiniLM-L6-v2 (or any BERT sentence-transformers
-/// model with mean pooling), computed in-process: WordPiece tokenization, the
-/// BERT encoder on CBLAS (OpenBLAS), mean pooling and L2 normalisation — the
-/// same vectors sentence-transformers gives, without Python.
+/// Sentence embeddings from all-MiniLM-L6-v2 computed in-process: 384-d unit
+/// vectors equal (cosine ≥ 0.9999) to those of sentence-transformers.
 ///
-/// Thread-safe: the weights are immutable and every call has its own buffers.
-/// A batch is split across ``Configuration/threads`` workers, each running
-/// single-threaded BLAS; work runs on Dispatch threads, not on Swift's
-/// cooperative pool, so embedding never starves other tasks.
+/// Loads the model from a folder found by ``ModelLocator`` (install it with
+/// `scripts/install-model.sh`). Texts longer than 256 tokens are truncated, as
+/// sentence-transformers does.
+///
+/// A batch is split into up to ``Configuration/threads`` groups of similar
+/// total work that run in parallel as child tasks, each group as one unpadded
+/// forward pass (see the package docs, docs/EMBEDDINGS.md). Each pass allocates
+/// its own scratch memory, so the embedder is safe to call from any number of
+/// tasks at once; concurrent calls share the cores through the Swift
+/// concurrency thread pool.
 public final class MiniLMEmbedder: Embedder {
-    /// Settings. Every default is stated on its property.
+    /// How the embedder uses the machine.
     public struct Configuration: Sendable {
-        /// Workers for one batch. Default: the number of processors.
+        /// The most forward passes one ``embed(_:)`` call runs at once; the
+        /// number of active cores by default. `1` runs a call entirely on the
+        /// calling task.
         public var threads: Int
-        /// The most tokens per text, `[CLS]` and `[SEP]` included; longer texts are
-        /// truncated. Default: the model's `max_seq_length` (256 for all-MiniLM-L6-v2).
-        public var maximumLength: Int?
+        /// The most tokens packed into one forward pass; `2048` by default
+        /// (about 32 MB of scratch). Larger batches are split into several passes.
+        public var maximumTokensPerPass: Int
+        /// The thread count OpenBLAS is set to when the model loads, or `nil`
+        /// to leave it alone; `1` by default. Process-wide: parallelism comes
+        /// from ``threads`` running passes side by side, which scales better on
+        /// these small matrices than OpenBLAS splitting each product, and
+        /// OpenBLAS threads on top of it would only oversubscribe the cores.
+        public var blasThreads: Int?
+        /// Where diagnostics go; a logger labelled `llm-cache.embeddings` by default.
+        public var logger: Logger
 
-        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, maximumLength: Int? = nil) {
-            self.threads = max(1, threads)
-            self.maximumLength = maximumLength
+        /// The defaults as documented on each property, with any of them overridden.
+        public init(
+            threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+            maximumTokensPerPass: Int = 2048,
+            blasThreads: Int? = 1,
+            logger: Logger = Logger(label: "llm-cache.embeddings")
+        ) {
+            self.threads = threads
+            self.maximumTokensPerPass = maximumTokensPerPass
+            self.blasThreads = blasThreads
+            self.logger = logger
         }
     }
 
-    /// The identifier recorded with vectors: the model's name.
-    public let modelIdentifier: String
-    public var dimension: Int { model.configuration.hidden }
+    /// `"sentence-transformers/all-MiniLM-L6-v2"`.
+    public let modelIdentifier = "sentence-transformers/all-MiniLM-L6-v2"
+    /// 384, the model's hidden size.
+    public var dimension: Int { model.configuration.hiddenSize }
     /// The folder the model was loaded from.
     public let directory: String
+    /// The configuration in force.
     public let configuration: Configuration
-    /// The tokenizer in use.
-    public let tokenizer: WordPieceTokenizer
+
+    let tokenizer: WordPieceTokenizer
     let model: BertModel
 
-    private static let singleThreadedBLAS: Void = {
-        // Parallelism comes from splitting batches across workers; BLAS's own
-        // threads would fight them for the same cores.
-        openblas_set_num_threads(1)
-    }()
-
-    /// Loads the model from `directory`, or from where ``ModelLocator`` finds it.
-    public init(directory explicit: String? = nil, configuration: Configuration = Configuration()) throws {
-        _ = Self.singleThreadedBLAS
-        let folder = try ModelLocator.resolve(explicit)
-        func file(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        var maximumLength = configuration.maximumLength ?? 256
-        if configuration.maximumLength == nil, let data = FileManager.default.contents(atPath: file("sentence_bert_config.json")),
-           let length = (try? JSONValue(parsing: data))?["max_seq_length"]?.numberValue?.intValue {
-            maximumLength = length
+    /// Loads the model from `directory`, or from where ``ModelLocator`` finds it
+    /// when `directory` is `nil`.
+    ///
+    /// - Throws: ``CacheError`` when the model is missing (the message names
+    ///   `scripts/install-model.sh`), its files are malformed, or the
+    ///   configuration is out of range.
+    public init(directory: String? = nil, configuration: Configuration = Configuration()) throws {
+        guard configuration.threads >= 1 else {
+            throw CacheError(.invalidConfiguration, "MiniLMEmbedder.Configuration.threads is \(configuration.threads); use 1 or more")
         }
-        let bert = try BertConfiguration(file: file("config.json"))
-        guard maximumLength >= 2, maximumLength <= bert.positions else {
-            throw CacheError(.invalidConfiguration, "maximum length \(maximumLength) must be between 2 and the model's \(bert.positions) positions")
+        if let blasThreads = configuration.blasThreads, blasThreads < 1 {
+            throw CacheError(.invalidConfiguration, "MiniLMEmbedder.Configuration.blasThreads is \(blasThreads); use 1 or more, or nil to leave OpenBLAS alone")
         }
-        tokenizer = try WordPieceTokenizer(vocabularyFile: file("vocab.txt"), maximumLength: maximumLength)
-        model = try BertModel(file: try SafeTensorsFile(path: file("model.safetensors")), configuration: bert)
-        directory = folder
+        let folder = try ModelLocator().locate(explicit: directory)
+        let bert = try BertConfiguration.load(directory: folder)
+        let maximumLength = try Self.maximumSequenceLength(directory: folder, limit: bert.maximumPositions)
+        guard configuration.maximumTokensPerPass >= maximumLength else {
+            throw CacheError(.invalidConfiguration, "MiniLMEmbedder.Configuration.maximumTokensPerPass is \(configuration.maximumTokensPerPass); use at least \(maximumLength), the longest sequence")
+        }
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: folder + "/vocab.txt", maximumLength: maximumLength)
+        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= bert.vocabularySize {
+            throw CacheError(.corruptData, "\(folder)/vocab.txt has ids up to \(largest) but the model embeds only \(bert.vocabularySize); the files do not belong together, reinstall with scripts/install-model.sh")
+        }
+        let file = try SafeTensorsFile(path: folder + "/model.safetensors")
+        self.model = try BertModel(file: file, configuration: bert)
+        self.tokenizer = tokenizer
+        self.directory = folder
         self.configuration = configuration
-        modelIdentifier = Self.identifier(of: folder)
-    }
-
-    /// "sentence-transformers/all-MiniLM-L6-v2" for the standard folder; the
-    /// folder's name otherwise.
-    static func identifier(of folder: String) -> String {
-        let name = (folder as NSString).lastPathComponent
-        if name.lowercased().contains("minilm-l6-v2") || name == "model" { return "sentence-transformers/all-MiniLM-L6-v2" }
-        return name
-    }
-
-    public func embed(_ texts: [String]) async throws -> EmbeddingBatch {
-        let tokenized = texts.map(tokenizer.encode)
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async {
-                continuation.resume(returning: self.embedTokenized(tokenized))
-            }
+        if let blasThreads = configuration.blasThreads {
+            openblas_set_num_threads(Int32(blasThreads))
         }
+        configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)"])
     }
 
-    /// Embeds on the calling thread; for benchmarks and command-line tools.
-    public func embedNow(_ texts: [String]) -> EmbeddingBatch {
-        embedTokenized(texts.map(tokenizer.encode))
+    /// The token ids of `text` as the model sees them: `[CLS]`, word pieces,
+    /// `[SEP]`, at most 256 in all.
+    public func tokenIDs(_ text: String) -> [Int32] {
+        tokenizer.encode(text)
     }
 
-    /// Floating-point operations needed to embed these texts.
-    public func flops(_ texts: [String]) -> Double {
-        model.flops(lengths: texts.map { tokenizer.encode($0).count })
+    /// Embeds `texts` into L2-normalised 384-d vectors, in order.
+    public func embed(_ texts: [String]) async throws -> EmbeddingBatch {
+        let sequences = texts.map(tokenizer.encode)
+        return try await embed(sequences: sequences)
     }
 
-    func embedTokenized(_ sentences: [[Int32]]) -> EmbeddingBatch {
-        let h = dimension
-        var output = [Float](repeating: 0, count: sentences.count * h)
-        guard !sentences.isEmpty else { return EmbeddingBatch(dimension: h, values: []) }
-        let chunks = Self.partition(sentences.map(\.count), into: min(configuration.threads, sentences.count))
-        output.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            // Each worker writes only its own rows of `output`.
-            nonisolated(unsafe) let rows = base
-            if chunks.count == 1 {
-                model.embed(sentences, into: rows)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: chunks.count) { worker in
-                    let indexes = chunks[worker]
-                    var local = [Float](repeating: 0, count: indexes.count * h)
-                    local.withUnsafeMutableBufferPointer { model.embed(indexes.map { sentences[$0] }, into: $0.baseAddress!) }
-                    for (position, index) in indexes.enumerated() {
-                        for i in 0..<h { rows[index * h + i] = local[position * h + i] }
+    /// Embeds already-tokenised sequences (each from ``tokenIDs(_:)``).
+    func embed(sequences: [[Int32]]) async throws -> EmbeddingBatch {
+        let hidden = dimension
+        if sequences.isEmpty { return EmbeddingBatch(dimension: hidden, values: []) }
+        let groups = Self.plan(lengths: sequences.map(\.count), groups: configuration.threads, maximumTokensPerPass: configuration.maximumTokensPerPass)
+        let model = self.model
+
+        if groups.count == 1 {
+            var values = [Float](repeating: 0, count: sequences.count * hidden)
+            values.withUnsafeMutableBufferPointer { buffer in
+                Self.run(groups[0], sequences: sequences, model: model, into: buffer.baseAddress!, rowOf: { $0 })
+            }
+            return EmbeddingBatch(dimension: hidden, values: values)
+        }
+
+        var values = [Float](repeating: 0, count: sequences.count * hidden)
+        try await withThrowingTaskGroup(of: (indices: [Int], vectors: [Float]).self) { group in
+            for passes in groups {
+                group.addTask {
+                    try Task.checkCancellation()
+                    let indices = passes.flatMap { $0 }
+                    var vectors = [Float](repeating: 0, count: indices.count * hidden)
+                    var position: [Int: Int] = [:]
+                    for (row, index) in indices.enumerated() { position[index] = row }
+                    vectors.withUnsafeMutableBufferPointer { buffer in
+                        Self.run(passes, sequences: sequences, model: model, into: buffer.baseAddress!, rowOf: { position[$0]! })
                     }
+                    return (indices, vectors)
+                }
+            }
+            for try await (indices, vectors) in group {
+                for (row, index) in indices.enumerated() {
+                    values.replaceSubrange(index * hidden..<(index + 1) * hidden, with: vectors[row * hidden..<(row + 1) * hidden])
                 }
             }
         }
-        return EmbeddingBatch(dimension: h, values: output)
+        return EmbeddingBatch(dimension: hidden, values: values)
     }
 
-    /// Splits sentence indexes into `parts` groups of near-equal work, the
-    /// longest sentences placed first (attention grows with length squared).
-    static func partition(_ lengths: [Int], into parts: Int) -> [[Int]] {
-        guard parts > 1 else { return [Array(lengths.indices)] }
-        var groups = [[Int]](repeating: [], count: parts)
-        var load = [Int](repeating: 0, count: parts)
-        for index in lengths.indices.sorted(by: { lengths[$0] > lengths[$1] }) {
-            let target = load.indices.min { load[$0] < load[$1] }!
-            groups[target].append(index)
-            load[target] += lengths[index] * (lengths[index] + 64)
+    /// Runs the passes of one group, writing sequence `i`'s vector at row `rowOf(i)`.
+    private static func run(_ passes: [[Int]], sequences: [[Int32]], model: BertModel, into output: UnsafeMutablePointer<Float>, rowOf: (Int) -> Int) {
+        let hidden = model.configuration.hiddenSize
+        for pass in passes {
+            var pooled = [Float](repeating: 0, count: pass.count * hidden)
+            pooled.withUnsafeMutableBufferPointer { buffer in
+                model.encode(pass.map { sequences[$0] }, into: buffer.baseAddress!)
+            }
+            pooled.withUnsafeBufferPointer { source in
+                for (row, index) in pass.enumerated() {
+                    (output + rowOf(index) * hidden).update(from: source.baseAddress! + row * hidden, count: hidden)
+                }
+            }
         }
-        return groups.filter { !$0.isEmpty }
+    }
+
+    /// Splits sequences into at most `groups` groups of about equal work, each
+    /// a list of passes of at most `maximumTokensPerPass` tokens, as indices
+    /// into `lengths`.
+    ///
+    /// Longest first onto the least loaded group (LPT scheduling): the dense
+    /// layers cost in proportion to tokens and attention to length squared, and
+    /// sorting also keeps sequences of similar length in the same pass.
+    static func plan(lengths: [Int], groups: Int, maximumTokensPerPass: Int) -> [[[Int]]] {
+        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] }
+        let totalTokens = lengths.reduce(0, +)
+        // A group below ~64 tokens costs more in task hand-off than it saves.
+        let useful = max(1, min(groups, lengths.count, totalTokens / 64))
+        var members = [[Int]](repeating: [], count: useful)
+        var load = [Double](repeating: 0, count: useful)
+        for index in order {
+            let length = Double(lengths[index])
+            let cost = length * 1_770_000 + length * length * 2_300
+            let target = load.indices.min { load[$0] < load[$1] }!
+            members[target].append(index)
+            load[target] += cost
+        }
+        return members.map { group in
+            var passes: [[Int]] = []
+            var current: [Int] = []
+            var tokens = 0
+            for index in group {
+                if tokens + lengths[index] > maximumTokensPerPass, !current.isEmpty {
+                    passes.append(current)
+                    current = []
+                    tokens = 0
+                }
+                current.append(index)
+                tokens += lengths[index]
+            }
+            if !current.isEmpty { passes.append(current) }
+            return passes
+        }
+    }
+
+    /// `max_seq_length` from `sentence_bert_config.json`, 256 if absent, never
+    /// more than the model's position table.
+    private static func maximumSequenceLength(directory: String, limit: Int) throws -> Int {
+        let path = directory + "/sentence_bert_config.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return min(256, limit) }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CacheError(.corruptData, "\(path) is not a JSON object; reinstall the model with scripts/install-model.sh")
+        }
+        guard let length = (object["max_seq_length"] as? NSNumber)?.intValue else { return min(256, limit) }
+        guard length >= 2, length <= limit else {
+            throw CacheError(.corruptData, "\(path) sets max_seq_length \(length), outside 2...\(limit)")
+        }
+        return length
     }
 }

@@ -1,114 +1,149 @@
 import Foundation
 import LLMCache
 
-/// BERT's WordPiece tokenizer, configured as all-MiniLM-L6-v2's tokenizer is:
-/// text cleaning (control characters dropped, whitespace unified), CJK
-/// characters split apart, accents stripped (NFD, non-spacing marks removed),
-/// lower-casing, splitting on whitespace and punctuation, then greedy
-/// longest-match-first word pieces with `##` continuations; a word with no
-/// piece decomposition or over 100 characters is `[UNK]`. The special tokens
-/// written literally in a text (`[CLS]`, `[SEP]`, `[MASK]`, `[PAD]`, `[UNK]`)
-/// are kept as themselves, as the reference tokenizer does.
+/// BERT's uncased WordPiece tokenizer, as all-MiniLM-L6-v2 is configured
+/// (`BertTokenizer`, `do_lower_case`, `tokenize_chinese_chars`, accents stripped
+/// because lower-casing is on), reproducing the Hugging Face `tokenizers`
+/// implementation that sentence-transformers runs:
 ///
-/// Immutable and thread-safe.
-public struct WordPieceTokenizer: Sendable {
-    /// The most tokens in one encoding, `[CLS]` and `[SEP]` included. Default 256.
-    public let maximumLength: Int
+/// 1. clean: drop NUL, U+FFFD and control/format characters (category C*, but
+///    not tab, newline, carriage return); every whitespace becomes a space;
+/// 2. put spaces around CJK ideographs, so each is a word of its own;
+/// 3. strip accents: NFD, then drop non-spacing marks (Mn);
+/// 4. lower-case each character (full Unicode mapping, no context);
+/// 5. split on whitespace, and split off every punctuation character (ASCII
+///    symbols `!`…`/`, `:`…`@`, `[`…`` ` ``, `{`…`~`, and Unicode P*);
+/// 6. WordPiece each word greedily, longest vocabulary match first, with `##`
+///    on continuation pieces; a word longer than 100 characters or with an
+///    unmatched remainder becomes `[UNK]` whole;
+/// 7. `[CLS]` … `[SEP]`, keeping at most `maximumLength` ids in all.
+///
+/// Before all that, special tokens written literally in the text (`[CLS]`,
+/// `[SEP]`, `[MASK]`, `[PAD]`, `[UNK]`, case-sensitive, anywhere) are cut out
+/// and become their own ids, because the Hugging Face tokenizer registers them
+/// as added tokens that are matched on the raw text.
+///
+/// Immutable after loading; safe to use from many threads.
+struct WordPieceTokenizer: Sendable {
     let vocabulary: [String: Int32]
-    let unknown: Int32
-    let classify: Int32
-    let separator: Int32
-    let specials: [(text: [Unicode.Scalar], id: Int32)]
-    static let maximumWordLength = 100
+    let unknownID: Int32
+    let classifierID: Int32
+    let separatorID: Int32
+    let paddingID: Int32
+    /// Ids in a sequence including `[CLS]` and `[SEP]`.
+    let maximumLength: Int
+    let maximumCharactersPerWord = 100
+    /// Special tokens matched verbatim in the raw text, with their ids.
+    let specialTokens: [(text: [Unicode.Scalar], id: Int32)]
 
-    /// Loads `vocab.txt` (one token per line; the line number is the id).
-    public init(vocabularyFile path: String, maximumLength: Int = 256) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CacheError(.invalidConfiguration, "cannot read the vocabulary \(path); install the model with scripts/install-model.sh")
+    /// Reads `vocab.txt`: one token per line, the line number being its id.
+    init(vocabularyFile path: String, maximumLength: Int = 256) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CacheError(.invalidConfiguration, "cannot read the vocabulary \(path): \(error.localizedDescription); reinstall the model with scripts/install-model.sh")
         }
         var vocabulary: [String: Int32] = [:]
+        vocabulary.reserveCapacity(32_000)
         var id: Int32 = 0
+        // Split on "\n" only: tokens may themselves be odd characters, and a
+        // trailing "\r" would be a Windows-edited file, which we tolerate.
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let token = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+            var token = String(line)
+            if token.hasSuffix("\r") { token.removeLast() }
             if !token.isEmpty, vocabulary[token] == nil { vocabulary[token] = id }
             id += 1
         }
-        try self.init(vocabulary: vocabulary, maximumLength: maximumLength)
+        try self.init(vocabulary: vocabulary, maximumLength: maximumLength, source: path)
     }
 
-    init(vocabulary: [String: Int32], maximumLength: Int) throws {
-        func require(_ token: String) throws -> Int32 {
+    init(vocabulary: [String: Int32], maximumLength: Int = 256, source: String = "the vocabulary") throws {
+        func required(_ token: String) throws -> Int32 {
             guard let id = vocabulary[token] else {
-                throw CacheError(.corruptData, "the vocabulary has no \(token) token; is it a BERT vocabulary?")
+                throw CacheError(.corruptData, "\(source) lacks the special token \(token); it is not a BERT vocabulary")
             }
             return id
         }
-        guard maximumLength >= 2 else { throw CacheError(.invalidConfiguration, "the maximum length must leave room for [CLS] and [SEP]") }
+        guard maximumLength >= 2 else {
+            throw CacheError(.invalidConfiguration, "a maximum sequence length of \(maximumLength) leaves no room for [CLS] and [SEP]; use at least 2")
+        }
         self.vocabulary = vocabulary
+        self.unknownID = try required("[UNK]")
+        self.classifierID = try required("[CLS]")
+        self.separatorID = try required("[SEP]")
+        self.paddingID = try required("[PAD]")
         self.maximumLength = maximumLength
-        unknown = try require("[UNK]")
-        classify = try require("[CLS]")
-        separator = try require("[SEP]")
-        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { token in
+        self.specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { token in
             vocabulary[token].map { (Array(token.unicodeScalars), $0) }
         }
     }
 
-    /// The token ids of `text`: `[CLS]`, at most `maximumLength - 2` pieces, `[SEP]`.
-    public func encode(_ text: String) -> [Int32] {
-        var ids: [Int32] = [classify]
+    /// The ids of `text`: `[CLS]`, at most `maximumLength - 2` word pieces, `[SEP]`.
+    func encode(_ text: String) -> [Int32] {
+        var ids: [Int32] = [classifierID]
         let budget = maximumLength - 1
-        for segment in splitSpecials(Array(text.unicodeScalars)) {
+        for segment in segments(of: text) {
             if ids.count >= budget { break }
             switch segment {
             case .special(let id):
                 ids.append(id)
-            case .text(let scalars):
-                for word in preTokenize(normalize(scalars)) {
-                    appendPieces(of: word, to: &ids)
+            case .text(let text):
+                for word in words(of: text) {
                     if ids.count >= budget { break }
+                    appendPieces(of: word, to: &ids)
                 }
             }
         }
         if ids.count > budget { ids.removeLast(ids.count - budget) }
-        ids.append(separator)
+        ids.append(separatorID)
         return ids
     }
 
-    enum Segment {
-        case text([Unicode.Scalar])
+    enum Segment: Equatable {
+        case text(String)
         case special(Int32)
     }
 
-    /// Splits out literal special tokens, which are matched before normalisation.
-    func splitSpecials(_ scalars: [Unicode.Scalar]) -> [Segment] {
+    /// `text` cut around literal special tokens.
+    func segments(of text: String) -> [Segment] {
+        // Every special token starts with "["; most texts have none.
+        guard text.utf8.contains(UInt8(ascii: "[")) else { return [.text(text)] }
+        let scalars = Array(text.unicodeScalars)
         var segments: [Segment] = []
-        var start = 0
-        var i = 0
-        while i < scalars.count {
-            if scalars[i] == "[", let match = specials.first(where: { special in
-                i + special.text.count <= scalars.count && Array(scalars[i..<i + special.text.count]) == special.text
-            }) {
-                if start < i { segments.append(.text(Array(scalars[start..<i]))) }
+        var plainStart = 0
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "[",
+               let match = specialTokens.first(where: { token in
+                   index + token.text.count <= scalars.count && scalars[index..<(index + token.text.count)].elementsEqual(token.text)
+               }) {
+                if plainStart < index {
+                    segments.append(.text(String(String.UnicodeScalarView(scalars[plainStart..<index]))))
+                }
                 segments.append(.special(match.id))
-                i += match.text.count
-                start = i
+                index += match.text.count
+                plainStart = index
             } else {
-                i += 1
+                index += 1
             }
         }
-        if start < scalars.count { segments.append(.text(Array(scalars[start...]))) }
+        if plainStart < scalars.count {
+            segments.append(.text(String(String.UnicodeScalarView(scalars[plainStart...]))))
+        }
         return segments
     }
 
-    /// Cleaning, CJK spacing, accent stripping and lower-casing, in that order.
-    func normalize(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    /// Steps 1–5: the normalised words and punctuation marks of `text`.
+    func words(of text: String) -> [[Unicode.Scalar]] {
+        // Steps 1 and 2.
         var cleaned = String.UnicodeScalarView()
-        for scalar in scalars {
-            if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value == 0 || value == 0xFFFD || Self.isControl(scalar) { continue }
             if Self.isWhitespace(scalar) {
                 cleaned.append(" ")
-            } else if Self.isCJK(scalar) {
+            } else if Self.isCJK(value) {
                 cleaned.append(" ")
                 cleaned.append(scalar)
                 cleaned.append(" ")
@@ -116,23 +151,32 @@ public struct WordPieceTokenizer: Sendable {
                 cleaned.append(scalar)
             }
         }
-        let decomposed = String(cleaned).decomposedStringWithCanonicalMapping
-        var stripped = String.UnicodeScalarView()
-        for scalar in decomposed.unicodeScalars where scalar.properties.generalCategory != .nonspacingMark {
-            stripped.append(scalar)
+        // Steps 3 and 4. NFD only matters for non-ASCII text; skip it otherwise.
+        let isASCII = cleaned.allSatisfy { $0.isASCII }
+        let decomposed = isASCII ? String(cleaned) : String(cleaned).decomposedStringWithCanonicalMapping
+        var normalized: [Unicode.Scalar] = []
+        normalized.reserveCapacity(decomposed.unicodeScalars.count)
+        for scalar in decomposed.unicodeScalars {
+            if scalar.isASCII {
+                let value = scalar.value
+                normalized.append(value >= 0x41 && value <= 0x5A ? Unicode.Scalar(value + 0x20)! : scalar)
+                continue
+            }
+            if scalar.properties.generalCategory == .nonspacingMark { continue }
+            if scalar.properties.changesWhenLowercased {
+                normalized.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            } else {
+                normalized.append(scalar)
+            }
         }
-        return Array(String(stripped).lowercased().unicodeScalars)
-    }
-
-    /// Words: runs between whitespace, with every punctuation character its own word.
-    func preTokenize(_ scalars: [Unicode.Scalar]) -> [[Unicode.Scalar]] {
+        // Step 5.
         var words: [[Unicode.Scalar]] = []
         var current: [Unicode.Scalar] = []
-        for scalar in scalars {
+        for scalar in normalized {
             if Self.isWhitespace(scalar) {
-                if !current.isEmpty { words.append(current); current = [] }
+                if !current.isEmpty { words.append(current); current.removeAll(keepingCapacity: true) }
             } else if Self.isPunctuation(scalar) {
-                if !current.isEmpty { words.append(current); current = [] }
+                if !current.isEmpty { words.append(current); current.removeAll(keepingCapacity: true) }
                 words.append([scalar])
             } else {
                 current.append(scalar)
@@ -142,42 +186,60 @@ public struct WordPieceTokenizer: Sendable {
         return words
     }
 
-    func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {
-        guard word.count <= Self.maximumWordLength else { ids.append(unknown); return }
+    /// Step 6 for one word.
+    private func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {
+        if word.count > maximumCharactersPerWord {
+            ids.append(unknownID)
+            return
+        }
         var pieces: [Int32] = []
         var start = 0
         while start < word.count {
             var end = word.count
-            var found: Int32? = nil
+            var match: Int32?
             while start < end {
                 var candidate = start > 0 ? "##" : ""
                 candidate.unicodeScalars.append(contentsOf: word[start..<end])
-                if let id = vocabulary[candidate] { found = id; break }
+                if let id = vocabulary[candidate] {
+                    match = id
+                    break
+                }
                 end -= 1
             }
-            guard let id = found else { ids.append(unknown); return }
-            pieces.append(id)
+            guard let match else {
+                ids.append(unknownID)
+                return
+            }
+            pieces.append(match)
             start = end
         }
         ids.append(contentsOf: pieces)
     }
 
-    static func isControl(_ s: Unicode.Scalar) -> Bool {
-        if s == "\t" || s == "\n" || s == "\r" { return false }
-        switch s.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
-        default: return false
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case " ", "\t", "\n", "\r": true
+        default: scalar.properties.isWhitespace
         }
     }
 
-    static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
-        s == " " || s == "\t" || s == "\n" || s == "\r" || s.properties.isWhitespace
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "\t", "\n", "\r": return false
+        default:
+            switch scalar.properties.generalCategory {
+            case .control, .format, .unassigned, .privateUse, .surrogate: return true
+            default: return false
+            }
+        }
     }
 
-    static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
-        let v = s.value
-        if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) { return true }
-        switch s.properties.generalCategory {
+    static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if (33...47).contains(value) || (58...64).contains(value) || (91...96).contains(value) || (123...126).contains(value) {
+            return true
+        }
+        switch scalar.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
              .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
@@ -186,13 +248,12 @@ public struct WordPieceTokenizer: Sendable {
         }
     }
 
-    static func isCJK(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F,
-             0x2B740...0x2B81F, 0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
-            return true
-        default:
-            return false
-        }
+    /// The CJK Unified Ideographs blocks, as BERT defines "Chinese character"
+    /// (Hiragana, Katakana and Hangul are not in it).
+    static func isCJK(_ value: UInt32) -> Bool {
+        (0x4E00...0x9FFF).contains(value) || (0x3400...0x4DBF).contains(value)
+            || (0x20000...0x2A6DF).contains(value) || (0x2A700...0x2B73F).contains(value)
+            || (0x2B740...0x2B81F).contains(value) || (0x2B820...0x2CEAF).contains(value)
+            || (0xF900...0xFAFF).contains(value) || (0x2F800...0x2FA1F).contains(value)
     }
 }

@@ -18,7 +18,7 @@ import Testing
     }
 
     func makeCache(clock: ManualCacheClock = ManualCacheClock()) throws -> LLMCache {
-        let semantic = SemanticCache(embedder: EmbeddingCache(try embedder()))
+        let semantic = SemanticCache(embedder: EmbeddingCache(try Fixtures.embedder()))
         return LLMCache(store: MemoryStore(clock: clock), semantic: semantic, clock: clock)
     }
 
@@ -92,26 +92,12 @@ import Testing
 
     @Test func theIndexIsRebuiltFromTheStore() async throws {
         let store = MemoryStore()
-        let first = LLMCache(store: store, semantic: SemanticCache(embedder: try embedder()))
+        let first = LLMCache(store: store, semantic: SemanticCache(embedder: try Fixtures.embedder()))
         _ = try await first.response(for: try chat("How do I reset my password?")) { Data("a".utf8) }
-        let semantic = SemanticCache(embedder: try embedder())
+        let semantic = SemanticCache(embedder: try Fixtures.embedder())
         #expect(try await semantic.rebuild(from: store) == 1)
         let second = LLMCache(store: store, semantic: semantic)
         let response = try await second.response(for: try chat("I forgot my password. How can I reset it?")) { Data("b".utf8) }
         #expect(response.source != .miss)
-    }
-}
-
-@Suite struct EmbeddingCacheTests {
-    @Test func repeatedTextsAreEmbeddedOnce() async throws {
-        let cache = EmbeddingCache(try embedder(), capacity: 2)
-        let a = try await cache.embed(["alpha", "beta", "alpha"])
-        #expect(a[0] == a[2])
-        #expect(cache.counts.misses == 3 && cache.counts.hits == 0)
-        _ = try await cache.embed(["alpha"])
-        #expect(cache.counts.hits == 1)
-        _ = try await cache.embed(["gamma", "delta", "epsilon"])
-        _ = try await cache.embed(["alpha"])
-        #expect(cache.counts.hits == 1, "the bounded cache dropped its oldest texts")
     }
 }

@@ -3,39 +3,63 @@ import LLMCache
 import Testing
 @testable import LLMCacheEmbeddings
 
-/// The repository's root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-/// One case of ../shared/fixtures/minilm/reference.json.
-struct ReferenceCase: Sendable, CustomTestStringConvertible {
+/// One case of the sentence-transformers reference outputs.
+struct ReferenceCase: Decodable, Sendable, CustomTestStringConvertible {
     var text: String
-    var inputIDs: [Int32]
+    var input_ids: [Int32]
     var embedding: [Float]
-    var testDescription: String { String(text.prefix(40)).debugDescription }
+
+    var testDescription: String {
+        let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
+        return shown.debugDescription
+    }
 }
 
-let referenceCases: [ReferenceCase] = {
-    let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/minilm/reference.json")
-    guard let data = try? Data(contentsOf: url), let json = try? JSONValue(parsing: data), let cases = json["cases"]?.arrayValue else {
-        fatalError("cannot read \(url.path): the MiniLM reference fixture is missing")
+struct ReferenceFile: Decodable {
+    var model: String
+    var max_seq_length: Int
+    var cases: [ReferenceCase]
+}
+
+enum Fixtures {
+    /// The repository root: this file is Tests/LLMCacheEmbeddingsTests/Support.swift.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/fixtures/minilm/reference.json` beside the repository.
+    static let referencePath = repositoryRoot
+        .deletingLastPathComponent()
+        .appendingPathComponent("shared/fixtures/minilm/reference.json").path
+
+    /// The reference cases; a missing fixture fails every test that uses it
+    /// (an empty argument list would pass silently).
+    static let referenceCases: [ReferenceCase] = {
+        guard let data = FileManager.default.contents(atPath: referencePath),
+              let file = try? JSONDecoder().decode(ReferenceFile.self, from: data),
+              !file.cases.isEmpty
+        else {
+            return [ReferenceCase(text: "missing fixture \(referencePath)", input_ids: [], embedding: [])]
+        }
+        return file.cases
+    }()
+
+    /// The model, loaded once for the whole test run. Tests need the real
+    /// weights: when they are not installed this throws the locator's error,
+    /// which names scripts/install-model.sh, and the test fails.
+    static func embedder() throws -> MiniLMEmbedder {
+        try shared.get()
     }
-    return cases.map { c in
-        ReferenceCase(
-            text: c["text"]!.stringValue!,
-            inputIDs: c["input_ids"]!.arrayValue!.map { Int32($0.numberValue!.intValue!) },
-            embedding: c["embedding"]!.arrayValue!.map { Float($0.numberValue!.doubleValue) }
-        )
-    }
-}()
 
-/// The real model, loaded once; a missing model fails the tests with the
-/// command that installs it.
-let sharedEmbedder: Result<MiniLMEmbedder, any Error> = Result { try MiniLMEmbedder() }
+    private static let shared: Result<MiniLMEmbedder, any Error> = Result { try MiniLMEmbedder() }
+}
 
-func embedder() throws -> MiniLMEmbedder { try sharedEmbedder.get() }
-
-func cosine(_ a: [Float], _ b: [Float]) -> Float {
+/// The cosine of two vectors.
+func cosine(_ a: some Collection<Float>, _ b: some Collection<Float>) -> Float {
     var dot: Float = 0, na: Float = 0, nb: Float = 0
-    for i in a.indices { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
-    return dot / (na.squareRoot() * nb.squareRoot())
+    for (x, y) in zip(a, b) {
+        dot += x * y
+        na += x * x
+        nb += y * y
+    }
+    return dot / max((na * nb).squareRoot(), 1e-30)
 }

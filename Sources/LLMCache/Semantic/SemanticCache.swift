@@ -258,3 +258,16 @@ public final class SemanticCache: Sendable {
         return index
     }
 }
+
+extension SemanticCache {
+    /// A semantic tier over `embedder`.
+    public convenience init(
+        embedder: any Embedder,
+        configuration: Configuration = Configuration(),
+        approximateIndex: (@Sendable (Int) throws -> any VectorIndex)? = nil
+    ) {
+        self.init(embeddingModel: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration, approximateIndex: approximateIndex) { text in
+            try await embedder.embed(text)
+        }
+    }
+}
