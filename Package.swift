@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
         .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
+        .library(name: "LLMCacheOpenAI", targets: ["LLMCacheOpenAI"]),
+        .library(name: "LLMCacheServer", targets: ["LLMCacheServer"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
     dependencies: [
@@ -17,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // zstd from Debian's libzstd-dev: compression of large cached values.
@@ -50,10 +58,53 @@ let package = Package(
             name: "LLMCacheSQLite",
             dependencies: ["LLMCache", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "LLMCacheOpenAI",
+            dependencies: [
+                "LLMCache",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LLMCacheServer",
+            dependencies: [
+                "LLMCache",
+                "LLMCacheOpenAI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // A stand-in OpenAI upstream speaking the real wire format over real HTTP,
+        // for tests and benchmarks (no model can run here). Not a product.
+        .target(
+            name: "LLMCacheFakeUpstream",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "LLMCacheCLI",
             dependencies: [
                 "LLMCache",
+                "LLMCacheOpenAI",
+                "LLMCacheServer",
+                "LLMCacheFakeUpstream",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
                 "LLMCacheVectorIndex",
@@ -70,6 +121,15 @@ let package = Package(
         ),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
+        .testTarget(
+            name: "LLMCacheServerTests",
+            dependencies: [
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     cxxLanguageStandard: .cxx17

@@ -13,6 +13,8 @@ struct LLMCacheCommand: AsyncParsableCommand {
             ExportCommand.self,
             ImportCommand.self,
             SQLiteWorkerCommand.self,
+            ServeCommand.self,
+            FakeUpstreamCommand.self,
         ],
         defaultSubcommand: nil
     )
