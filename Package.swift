@@ -124,7 +124,9 @@ let package = Package(
         .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
-                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream",
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -66,7 +66,7 @@ struct CacheControls: Sendable, Equatable {
             ttl = .seconds(seconds)
         }
         for value in headers[values: Self.tagsHeader] {
-            for tag in value.split(separator: ",") {
+            for tag in value.split(separator: ",", omittingEmptySubsequences: false) {
                 let trimmed = tag.trimmingCharacters(in: .whitespaces)
                 guard !trimmed.isEmpty else {
                     throw ProxyRequestError("X-Cache-Tags must be comma-separated non-empty tags, e.g. 'faq,release-3'; got '\(value)'", param: "X-Cache-Tags")
