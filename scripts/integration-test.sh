@@ -15,21 +15,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a server in the background and echoes the URL from its "listening on" line.
+# Starts a server in the background and sets $url from its "listening on" line.
+# (Not a command substitution: the server's pid must be recorded in this shell.)
 start() {
   local out="$1"; shift
   "$@" >"$out" 2>"$out.log" &
   pids+=($!)
   for _ in $(seq 1 100); do
-    if grep -q '^listening on ' "$out" 2>/dev/null; then sed -n 's/^listening on //p' "$out"; return 0; fi
+    if grep -q '^listening on ' "$out" 2>/dev/null; then url="$(sed -n 's/^listening on //p' "$out")"; return 0; fi
     sleep 0.1
   done
   echo "server did not start: $*" >&2; cat "$out.log" >&2; return 1
 }
 
-upstream="$(start "$work/upstream" "$bin" fake-upstream --port 0)" || exit 1
+start "$work/upstream" "$bin" fake-upstream --port 0 || exit 1
+upstream="$url"
 token="integration-admin-token-0123456789"
-proxy="$(start "$work/proxy" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/cache.sqlite" --admin-token "$token")" || exit 1
+start "$work/proxy" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/cache.sqlite" --admin-token "$token" || exit 1
+proxy="$url"
 
 passed=0
 failed=0
