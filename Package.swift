@@ -105,6 +105,8 @@ let package = Package(
                 "LLMCacheServer",
                 "LLMCacheFakeUpstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
                 "LLMCacheVectorIndex",

@@ -4,7 +4,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed, hit ratios and memory; prints a table, or JSON with --json.",
-        subcommands: [SQLiteBench.self]
+        subcommands: [SQLiteBench.self, ProxyBench.self]
     )
 }
 
