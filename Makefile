@@ -5,30 +5,38 @@ SWIFT ?= swift
 BIN_DEBUG = .build/debug/llm-cache
 BIN_RELEASE = .build/release/llm-cache
 
-.PHONY: run test deps model build release bench clean
+.PHONY: run test deps test-deps build release bench clean
 
 ## Install system packages and the embedding model (idempotent).
 deps:
 	@scripts/install-deps.sh
 	@scripts/install-model.sh
 
+## What the tests drive the proxy with: the OpenAI Python SDK, curl, wrk (idempotent).
+test-deps: deps
+	@scripts/install-test-deps.sh
+
 ## Build and run the demonstration of the library on the embedded defaults.
 run: deps
 	$(SWIFT) build --product llm-cache
 	$(BIN_DEBUG) demo
 
-## Install what the tests need, then build and run every test.
-test: deps
+## Install what the tests need, then build and run every test: the Swift
+## suites (Redis tests start their own redis-server on free loopback ports)
+## and the proxy's end-to-end checks with the official OpenAI SDK and curl.
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/integration-test.sh $(BIN_DEBUG)
 
 ## Release build and every benchmark; figures go to standard output.
-bench: deps
+bench: test-deps
 	$(SWIFT) build -c release --product llm-cache
 	$(BIN_RELEASE) bench memory
 	$(BIN_RELEASE) bench embed
 	$(BIN_RELEASE) bench sqlite
 	$(BIN_RELEASE) bench redis
+	$(BIN_RELEASE) bench proxy
 
 build:
 	$(SWIFT) build

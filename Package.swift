@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "LLMCacheEmbeddings", targets: ["LLMCacheEmbeddings"]),
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
         .library(name: "LLMCacheRedis", targets: ["LLMCacheRedis"]),
+        .library(name: "LLMCacheOpenAI", targets: ["LLMCacheOpenAI"]),
+        .library(name: "LLMCacheServer", targets: ["LLMCacheServer"]),
         .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
@@ -20,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -67,6 +73,45 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "LLMCacheOpenAI",
+            dependencies: [
+                "LLMCache",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LLMCacheServer",
+            dependencies: [
+                "LLMCache",
+                "LLMCacheOpenAI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // A stand-in OpenAI upstream speaking the real wire format over real HTTP,
+        // for tests and benchmarks (no model can run here). Not a product.
+        .target(
+            name: "LLMCacheFakeUpstream",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "LLMCacheCLI",
             dependencies: [
@@ -74,9 +119,14 @@ let package = Package(
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",
                 "LLMCacheRedis",
-                .product(name: "NIOCore", package: "swift-nio"),
                 "LLMCacheVectorIndex",
+                "LLMCacheOpenAI",
+                "LLMCacheServer",
+                "LLMCacheFakeUpstream",
                 "CBLAS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,6 +147,17 @@ let package = Package(
                 "LLMCacheRedis", "LLMCache", "LLMCacheConformance",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "LLMCacheServerTests",
+            dependencies: [
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ],

@@ -15,6 +15,8 @@ struct LLMCacheCommand: AsyncParsableCommand {
             ExportCommand.self,
             ImportCommand.self,
             SQLiteWorkerCommand.self,
+            ServeCommand.self,
+            FakeUpstreamCommand.self,
         ],
         defaultSubcommand: nil
     )

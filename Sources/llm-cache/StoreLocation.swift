@@ -54,3 +54,16 @@ enum StoreLocation: Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension StoreLocation {
+    /// Opens a store for a long-running server: memory is fine here, since
+    /// the server keeps it for as long as it runs.
+    func openForServing() throws -> any CacheStore {
+        switch self {
+        case .memory:
+            return InterimMemoryStore()
+        case .sqlite(let path):
+            return try SQLiteStore(path: path)
+        }
+    }
+}

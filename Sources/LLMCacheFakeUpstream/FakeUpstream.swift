@@ -1,0 +1,276 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A stand-in for an OpenAI-compatible API, for tests and benchmarks where
+/// no model can run: a real HTTP server speaking the real wire format.
+///
+/// - `POST /v1/chat/completions`: a deterministic answer echoing the last
+///   user message; with `tools`, a call to the first tool; with
+///   `"stream": true`, `chat.completion.chunk` events (role, content in
+///   words, tool-call pieces, finish, optional usage) and `[DONE]`.
+/// - `POST /v1/completions`, `POST /v1/embeddings` (deterministic vectors),
+///   `GET /v1/models`.
+/// - `GET /fake/stats`: the call counters as JSON.
+///
+/// Request headers steer failures, so tests need no second server:
+/// `X-Fake-Status: 503` answers that status with an OpenAI error body;
+/// `X-Fake-Fail-After: N` breaks the connection after N stream events;
+/// `X-Fake-No-Done: 1` ends a stream cleanly without `[DONE]`;
+/// `X-Fake-Hold: name` pauses a stream after its first event until
+/// ``release(_:)`` is called with that name.
+///
+/// A ServiceLifecycle `Service`. Thread-safe.
+public final class FakeUpstream: Service {
+    /// Call counters.
+    public struct Counts: Sendable, Codable, Equatable {
+        /// Chat completion calls, streamed or not.
+        public var chat = 0
+        /// Streamed chat completion calls.
+        public var chatStreams = 0
+        /// Streams sent to the end with `[DONE]`.
+        public var completedStreams = 0
+        /// Legacy completion calls.
+        public var completions = 0
+        /// Embedding calls.
+        public var embeddings = 0
+        /// Model list calls.
+        public var models = 0
+
+        /// Calls to the three generating routes.
+        public var total: Int { chat + completions + embeddings }
+    }
+
+    let host: String
+    let port: Int
+    let delay: Duration
+    let chunkDelay: Duration
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+    let counts = Mutex(Counts())
+    let holds = Mutex<(released: Set<String>, waiting: [String: [CheckedContinuation<Void, Never>]])>(([], [:]))
+
+    /// - Parameters:
+    ///   - delay: time before each answer (the model "thinking"). Default none.
+    ///   - chunkDelay: time between stream events. Default none.
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, delay: Duration = .zero, chunkDelay: Duration = .zero,
+        logger: Logger = Logger(label: "fake-upstream"), onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.host = host
+        self.port = port
+        self.delay = delay
+        self.chunkDelay = chunkDelay
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// The counters so far.
+    public var snapshot: Counts { counts.withLock { $0 } }
+
+    /// Lets streams held with `X-Fake-Hold: name` continue (now and later).
+    public func release(_ name: String) {
+        let waiters = holds.withLock { state in
+            state.released.insert(name)
+            return state.waiting.removeValue(forKey: name) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func hold(_ name: String) async {
+        await withCheckedContinuation { continuation in
+            let go = holds.withLock { state -> Bool in
+                if state.released.contains(name) { return true }
+                state.waiting[name, default: []].append(continuation)
+                return false
+            }
+            if go { continuation.resume() }
+        }
+    }
+
+    public func run() async throws {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ in try await self.chat(request) }
+        router.post("/v1/completions") { request, _ in try await self.completion(request) }
+        router.post("/v1/embeddings") { request, _ in try await self.embeddings(request) }
+        router.get("/v1/models") { _, _ in
+            self.counts.withLock { $0.models += 1 }
+            return Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "llm-cache"]]])
+        }
+        router.get("/fake/stats") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(self.snapshot))))
+        }
+        let onListening = self.onListening
+        let port = self.port
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port)),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+        try await app.run()
+    }
+
+    // MARK: - Routes
+
+    static let statusHeader = HTTPField.Name("X-Fake-Status")!
+    static let failAfterHeader = HTTPField.Name("X-Fake-Fail-After")!
+    static let noDoneHeader = HTTPField.Name("X-Fake-No-Done")!
+    static let holdHeader = HTTPField.Name("X-Fake-Hold")!
+
+    struct BrokenStream: Error {}
+
+    func body(_ request: Request) async throws -> [String: Any] {
+        let buffer = try await request.body.collect(upTo: 16 << 20)
+        guard let object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw HTTPError(.badRequest, message: "the body must be a JSON object")
+        }
+        return object
+    }
+
+    func forcedError(_ request: Request) -> Response? {
+        guard let text = request.headers[Self.statusHeader], let code = Int(text) else { return nil }
+        let body: [String: Any] = ["error": ["message": "forced failure \(code)", "type": code == 429 ? "rate_limit_error" : "server_error", "param": NSNull(), "code": NSNull()]]
+        return Self.json(body, status: HTTPResponse.Status(code: code))
+    }
+
+    func chat(_ request: Request) async throws -> Response {
+        let object = try await body(request)
+        let stream = object["stream"] as? Bool ?? false
+        counts.withLock {
+            $0.chat += 1
+            if stream { $0.chatStreams += 1 }
+        }
+        if let forced = forcedError(request) { return forced }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        let model = object["model"] as? String ?? "fake-model"
+        let messages = object["messages"] as? [[String: Any]] ?? []
+        let lastUser = messages.last { $0["role"] as? String == "user" }
+        let text = Self.text(of: lastUser?["content"])
+        let tools = object["tools"] as? [[String: Any]] ?? []
+        let id = "chatcmpl-fake-\(abs(text.hashValue) % 1_000_000)"
+        let created = Int(Date().timeIntervalSince1970)
+        let answer = "You said: \(text). This answer comes from the stand-in upstream, word by word."
+        let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
+        let arguments = "{\"query\": \"\(text.replacingOccurrences(of: "\"", with: ""))\", \"limit\": 3}"
+        let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1["content"]).split(separator: " ").count })
+        let completionTokens = answer.split(separator: " ").count
+        let usage: [String: Any] = ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens]
+        if !stream {
+            var message: [String: Any] = ["role": "assistant", "content": toolName == nil ? answer : NSNull()]
+            if let toolName {
+                message["tool_calls"] = [["id": "call_fake_1", "type": "function", "function": ["name": toolName, "arguments": arguments]]]
+            }
+            return Self.json([
+                "id": id, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": "fp_fake",
+                "choices": [["index": 0, "message": message, "finish_reason": toolName == nil ? "stop" : "tool_calls", "logprobs": NSNull()]],
+                "usage": usage,
+            ])
+        }
+        func chunk(_ delta: [String: Any], finish: Any = NSNull()) -> [String: Any] {
+            ["id": id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": "fp_fake",
+             "choices": [["index": 0, "delta": delta, "finish_reason": finish, "logprobs": NSNull()]]]
+        }
+        var events: [[String: Any]] = [chunk(["role": "assistant", "content": toolName == nil ? "" : NSNull()])]
+        if let toolName {
+            events.append(chunk(["tool_calls": [["index": 0, "id": "call_fake_1", "type": "function", "function": ["name": toolName, "arguments": ""]]]]))
+            var rest = Substring(arguments)
+            while !rest.isEmpty {
+                let piece = rest.prefix(7)
+                rest = rest.dropFirst(7)
+                events.append(chunk(["tool_calls": [["index": 0, "function": ["arguments": String(piece)]]]]))
+            }
+            events.append(chunk([:], finish: "tool_calls"))
+        } else {
+            let words = answer.split(separator: " ", omittingEmptySubsequences: false)
+            for (i, word) in words.enumerated() {
+                events.append(chunk(["content": (i == 0 ? "" : " ") + word]))
+            }
+            events.append(chunk([:], finish: "stop"))
+        }
+        if ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true {
+            events.append(["id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [], "usage": usage])
+        }
+        return streamResponse(events, request: request)
+    }
+
+    func streamResponse(_ events: [[String: Any]], request: Request) -> Response {
+        let failAfter = request.headers[Self.failAfterHeader].flatMap { Int($0) }
+        let noDone = request.headers[Self.noDoneHeader] != nil
+        let holdName = request.headers[Self.holdHeader]
+        let payloads = events.map { (try? JSONSerialization.data(withJSONObject: $0)) ?? Data() }
+        let chunkDelay = self.chunkDelay
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+            for (index, payload) in payloads.enumerated() {
+                if let failAfter, index >= failAfter { throw BrokenStream() }
+                var buffer = ByteBuffer(string: "data: ")
+                buffer.writeBytes(payload)
+                buffer.writeString("\n\n")
+                try await writer.write(buffer)
+                if index == 0, let holdName { await self.hold(holdName) }
+                if chunkDelay > .zero { try await Task.sleep(for: chunkDelay) }
+            }
+            if !noDone {
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                self.counts.withLock { $0.completedStreams += 1 }
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    func completion(_ request: Request) async throws -> Response {
+        let object = try await body(request)
+        counts.withLock { $0.completions += 1 }
+        if let forced = forcedError(request) { return forced }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        let prompt = Self.text(of: object["prompt"])
+        let text = " completed: \(prompt)"
+        let id = "cmpl-fake-\(abs(prompt.hashValue) % 1_000_000)"
+        let created = Int(Date().timeIntervalSince1970)
+        let model = object["model"] as? String ?? "fake-model"
+        if object["stream"] as? Bool == true {
+            var events: [[String: Any]] = text.split(separator: " ").map {
+                ["id": id, "object": "text_completion", "created": created, "model": model, "choices": [["index": 0, "text": " " + $0, "finish_reason": NSNull(), "logprobs": NSNull()]]]
+            }
+            events.append(["id": id, "object": "text_completion", "created": created, "model": model, "choices": [["index": 0, "text": "", "finish_reason": "stop", "logprobs": NSNull()]]])
+            return streamResponse(events, request: request)
+        }
+        return Self.json([
+            "id": id, "object": "text_completion", "created": created, "model": model,
+            "choices": [["index": 0, "text": text, "finish_reason": "stop", "logprobs": NSNull()]],
+            "usage": ["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7],
+        ])
+    }
+
+    func embeddings(_ request: Request) async throws -> Response {
+        let object = try await body(request)
+        counts.withLock { $0.embeddings += 1 }
+        if let forced = forcedError(request) { return forced }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        let inputs: [String] = (object["input"] as? [Any])?.map { Self.text(of: $0) } ?? [Self.text(of: object["input"])]
+        let data: [[String: Any]] = inputs.enumerated().map { index, text in
+            // A deterministic unit-ish vector from the text's bytes.
+            var vector = [Double](repeating: 0, count: 8)
+            for (i, byte) in text.utf8.enumerated() { vector[i % 8] += Double(byte) / 255 }
+            let norm = max(1e-9, vector.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            return ["object": "embedding", "index": index, "embedding": vector.map { $0 / norm }]
+        }
+        return Self.json(["object": "list", "data": data, "model": object["model"] as? String ?? "fake-embedding", "usage": ["prompt_tokens": inputs.count, "total_tokens": inputs.count]])
+    }
+
+    static func text(of content: Any?) -> String {
+        if let text = content as? String { return text }
+        if let parts = content as? [[String: Any]] { return parts.compactMap { $0["text"] as? String }.joined(separator: "\n") }
+        if let items = content as? [Any] { return items.map { text(of: $0) }.joined(separator: " ") }
+        return ""
+    }
+
+    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LLMCache
+
+/// What a request asks of the cache, read from its headers:
+///
+/// - `Cache-Control: no-cache` (skip the lookup and refresh the entry),
+///   `no-store` (do not store the answer), `max-age=N` (serve only answers at
+///   most N seconds old). Other directives are ignored, as HTTP requires.
+/// - `X-Cache-TTL: N`: store the answer for N seconds.
+/// - `X-Cache-Tags: a,b`: tags for invalidation.
+/// - `X-Cache-Semantic: off | on | threshold=T`: semantic matching for this request.
+///
+/// Malformed values are errors (answered with 400), never silently ignored:
+/// a caller who asked for `max-age=abc` must not get answers of any age.
+struct CacheControls: Sendable, Equatable {
+    /// Semantic matching for one request.
+    enum SemanticMode: Sendable, Equatable {
+        /// The server's setting.
+        case serverDefault
+        /// No semantic matching.
+        case off
+        /// Semantic matching with the server's threshold, even if the server
+        /// does not match by default.
+        case on
+        /// Semantic matching with this threshold.
+        case threshold(Double)
+    }
+
+    var lookup = true
+    var store = true
+    var maxAge: Duration?
+    var ttl: Duration?
+    var tags: [String] = []
+    var semantic: SemanticMode = .serverDefault
+
+    static let ttlHeader = HTTPField.Name("X-Cache-TTL")!
+    static let tagsHeader = HTTPField.Name("X-Cache-Tags")!
+    static let semanticHeader = HTTPField.Name("X-Cache-Semantic")!
+
+    init() {}
+
+    init(headers: HTTPFields) throws(ProxyRequestError) {
+        for value in headers[values: .cacheControl] {
+            for directive in value.split(separator: ",") {
+                let parts = directive.split(separator: "=", maxSplits: 1)
+                let name = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+                let argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : nil
+                switch name {
+                case "no-cache": lookup = false
+                case "no-store": store = false
+                case "max-age":
+                    guard let argument, let seconds = Int(argument.trimmingCharacters(in: CharacterSet(charactersIn: "\""))), seconds >= 0 else {
+                        throw ProxyRequestError("Cache-Control max-age must be a whole number of seconds, e.g. max-age=300; got '\(directive.trimmingCharacters(in: .whitespaces))'", param: "Cache-Control")
+                    }
+                    maxAge = .seconds(seconds)
+                default: continue
+                }
+            }
+        }
+        if let value = headers[Self.ttlHeader] {
+            guard let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds > 0 else {
+                throw ProxyRequestError("X-Cache-TTL must be a positive whole number of seconds, e.g. 3600; got '\(value)'", param: "X-Cache-TTL")
+            }
+            ttl = .seconds(seconds)
+        }
+        for value in headers[values: Self.tagsHeader] {
+            for tag in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let trimmed = tag.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty else {
+                    throw ProxyRequestError("X-Cache-Tags must be comma-separated non-empty tags, e.g. 'faq,release-3'; got '\(value)'", param: "X-Cache-Tags")
+                }
+                guard trimmed.utf8.count <= 256 else {
+                    throw ProxyRequestError("a tag in X-Cache-Tags is longer than 256 bytes; use shorter tags", param: "X-Cache-Tags")
+                }
+                tags.append(trimmed)
+            }
+        }
+        if let value = headers[Self.semanticHeader] {
+            semantic = try Self.parseSemantic(value)
+        }
+    }
+
+    static func parseSemantic(_ value: String) throws(ProxyRequestError) -> SemanticMode {
+        let text = value.trimmingCharacters(in: .whitespaces).lowercased()
+        switch text {
+        case "off": return .off
+        case "on": return .on
+        default:
+            let parts = text.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == "threshold",
+               let threshold = Double(parts[1].trimmingCharacters(in: .whitespaces)), threshold > 0, threshold <= 1 {
+                return .threshold(threshold)
+            }
+            throw ProxyRequestError("X-Cache-Semantic must be off, on, or threshold=T with 0 < T <= 1 (e.g. threshold=0.9); got '\(value)'", param: "X-Cache-Semantic")
+        }
+    }
+
+    /// The core's per-call options for these controls in `namespace`.
+    func options(namespace: String) -> LLMCache.Options {
+        LLMCache.Options(namespace: namespace, ttl: ttl, tags: tags, lookup: lookup, store: store, maxAge: maxAge)
+    }
+}
+
+/// A request the proxy refuses before it reaches the cache or the upstream:
+/// answered with an OpenAI-style error body naming the parameter at fault.
+struct ProxyRequestError: Error, Sendable {
+    var message: String
+    var param: String?
+    var status: HTTPResponse.Status
+
+    init(_ message: String, param: String?, status: HTTPResponse.Status = .badRequest) {
+        self.message = message
+        self.param = param
+        self.status = status
+    }
+}

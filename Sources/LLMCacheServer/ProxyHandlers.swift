@@ -1,0 +1,248 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LLMCache
+import LLMCacheOpenAI
+import NIOCore
+import NIOHTTP1
+
+/// The route handlers. A value holding only shared, thread-safe parts.
+struct ProxyHandlers: Sendable {
+    let server: ProxyServer
+    let upstream: Upstream
+
+    var cache: LLMCache { server.cache }
+    var metrics: ProxyMetrics { server.metrics }
+
+    static let xCache = HTTPField.Name("X-Cache")!
+    static let xCacheKey = HTTPField.Name("X-Cache-Key")!
+    static let xCacheSimilarity = HTTPField.Name("X-Cache-Similarity")!
+    static let age = HTTPField.Name("Age")!
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/chat/completions") { request, _ in await cached(request, route: .chat) }
+        router.post("/v1/completions") { request, _ in await cached(request, route: .completions) }
+        router.post("/v1/embeddings") { request, _ in await cached(request, route: .embeddings) }
+        router.get("/v1/models") { request, _ in await passThrough(request, path: "/models") }
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+        }
+        router.get("/metrics") { _, _ in await metricsResponse() }
+        registerAdmin(on: router)
+    }
+
+    // MARK: - Cached routes
+
+    func cached(_ request: Request, route: ProxyMetrics.Route) async -> Response {
+        let start = ContinuousClock.now
+        let limit = server.configuration.maximumRequestBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            metrics.record(route, .rejected, since: start)
+            return OpenAIErrorBody.response(.contentTooLarge, message: "the request body is larger than the proxy's limit of \(limit) bytes; send a smaller request, or start the proxy with a larger --max-body-bytes")
+        }
+        let llmRequest: LLMRequest
+        let controls: CacheControls
+        do {
+            llmRequest = try LLMRequest(json: body.readableBytesView)
+            try Self.validate(llmRequest, route: route)
+            controls = try CacheControls(headers: request.headers)
+        } catch let error as CacheError {
+            metrics.record(route, .rejected, since: start)
+            return OpenAIErrorBody.response(.badRequest, message: error.message, param: error.field)
+        } catch let error as ProxyRequestError {
+            metrics.record(route, .rejected, since: start)
+            return OpenAIErrorBody.response(error)
+        } catch {
+            metrics.record(route, .rejected, since: start)
+            return OpenAIErrorBody.response(.badRequest, message: "the request could not be read: \(error)")
+        }
+        let namespace = server.tenants.namespace(for: request.headers)
+        let options = controls.options(namespace: namespace)
+        let streaming = route != .embeddings && llmRequest.isStreaming
+
+        if controls.lookup {
+            if let hit = await cache.lookup(llmRequest, options: options) {
+                return served(hit.value, outcome: .hit, key: hit.key, age: hit.age, similarity: nil, request: llmRequest, route: route, streaming: streaming, start: start)
+            }
+            if let semantic = server.semantic, let threshold = semanticThreshold(controls.semantic),
+               let match = await semantic.match(llmRequest, namespace: namespace, threshold: threshold) {
+                return served(match.value, outcome: .semanticHit, key: match.key, age: match.age, similarity: match.similarity, request: llmRequest, route: route, streaming: streaming, start: start)
+            }
+        }
+
+        // The lookup above counted the miss; the core must not look up again.
+        var missOptions = options
+        missOptions.lookup = false
+        let outcome: ProxyMetrics.Outcome = controls.lookup || controls.store ? .miss : .bypass
+        let miss = Miss(request: llmRequest, body: body, headers: request.headers, namespace: namespace, options: missOptions, route: route, outcome: outcome, start: start)
+        if streaming { return await streamedMiss(miss) }
+        do {
+            let response = try await cache.response(for: llmRequest, options: missOptions) { [upstream, metrics] in
+                let upstreamStart = ContinuousClock.now
+                do {
+                    let (_, answer) = try await upstream.collect(upstream.request(.POST, path: route.path, headers: miss.headers, body: body))
+                    metrics.upstreamDuration.record(ContinuousClock.now - upstreamStart)
+                    return Data(answer.readableBytesView)
+                } catch {
+                    metrics.upstreamErrors.increment()
+                    throw error
+                }
+            }
+            await afterCompute(response, miss: miss)
+            metrics.record(route, outcome, since: start)
+            var headers = cacheHeaders(outcome: outcome, key: response.key, age: .zero, similarity: nil)
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.value)))
+        } catch {
+            return failure(error, route: route, start: start)
+        }
+    }
+
+    /// One miss: what the computation needs to call the upstream and store.
+    struct Miss: Sendable {
+        var request: LLMRequest
+        var body: ByteBuffer
+        var headers: HTTPFields
+        var namespace: String
+        var options: LLMCache.Options
+        var route: ProxyMetrics.Route
+        var outcome: ProxyMetrics.Outcome
+        var start: ContinuousClock.Instant
+    }
+
+    /// Tells the semantic index about a newly stored answer.
+    func afterCompute(_ response: LLMCache.Response, miss: Miss) async {
+        guard let semantic = server.semantic, !response.shared, miss.options.store, response.storeError == nil else { return }
+        await semantic.stored(miss.request, namespace: miss.namespace, key: response.key)
+    }
+
+    func semanticThreshold(_ mode: CacheControls.SemanticMode) -> Double? {
+        let configuration = server.configuration.semantic
+        switch mode {
+        case .off: return nil
+        case .on: return configuration.threshold
+        case .threshold(let threshold): return threshold
+        case .serverDefault: return configuration.enabled ? configuration.threshold : nil
+        }
+    }
+
+    /// Serves a cached answer: as stored for a plain request (no re-encoding),
+    /// or replayed as a stream of chunks for `"stream": true`.
+    func served(
+        _ value: Data, outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?,
+        request: LLMRequest, route: ProxyMetrics.Route, streaming: Bool, start: ContinuousClock.Instant
+    ) -> Response {
+        if outcome == .hit || outcome == .semanticHit, let tokens = UsageScanner.tokens(in: value) {
+            metrics.saved(prompt: tokens.prompt, completion: tokens.completion, cost: server.configuration.prices.cost(model: request.model, prompt: tokens.prompt, completion: tokens.completion))
+        }
+        var headers = cacheHeaders(outcome: outcome, key: key, age: age, similarity: similarity)
+        if streaming, let stored = try? JSONValue(parsing: value),
+           let events = server.configuration.replay.eventStream(of: stored, includeUsage: request.body["stream_options"]?["include_usage"] == .bool(true)) {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            metrics.record(route, outcome, since: start)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events)))
+        }
+        headers[.contentType] = "application/json"
+        metrics.record(route, outcome, since: start)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
+    }
+
+    func cacheHeaders(outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?) -> HTTPFields {
+        var headers = HTTPFields()
+        let label: String
+        switch outcome {
+        case .hit: label = "HIT"
+        case .semanticHit: label = "SEMANTIC-HIT"
+        case .bypass: label = "BYPASS"
+        default: label = "MISS"
+        }
+        headers[Self.xCache] = label
+        headers[Self.xCacheKey] = key.hex
+        headers[Self.age] = String(max(0, age.components.seconds))
+        if let similarity { headers[Self.xCacheSimilarity] = String(format: "%.4f", similarity) }
+        return headers
+    }
+
+    /// The route-specific field every request of the route needs.
+    static func validate(_ request: LLMRequest, route: ProxyMetrics.Route) throws {
+        switch route {
+        case .chat:
+            guard request.body["messages"] != nil else {
+                throw CacheError(.invalidRequest, "messages is required: an array of {\"role\": ..., \"content\": ...} objects", field: "messages")
+            }
+        case .completions:
+            guard let prompt = request.body["prompt"], prompt != .null else {
+                throw CacheError(.invalidRequest, "prompt is required: a string or an array of strings", field: "prompt")
+            }
+        case .embeddings:
+            guard let input = request.body["input"] else {
+                throw CacheError(.invalidRequest, "input is required: a string or an array of strings", field: "input")
+            }
+            switch input {
+            case .string, .array: break
+            default: throw CacheError(.invalidRequest, "input must be a string or an array, got \(input.typeName)", field: "input")
+            }
+        }
+    }
+
+    /// The answer to a failed miss: upstream errors unchanged, others as
+    /// OpenAI-style errors (502 unreachable, 504 time-out).
+    func failure(_ error: any Error, route: ProxyMetrics.Route, start: ContinuousClock.Instant) -> Response {
+        metrics.record(route, .upstreamError, since: start)
+        var headers = HTTPFields()
+        headers[Self.xCache] = "MISS"
+        switch error {
+        case let failure as UpstreamFailure:
+            headers[.contentType] = failure.contentType ?? "application/json"
+            return Response(status: HTTPResponse.Status(code: failure.status), headers: headers, body: ResponseBody(byteBuffer: failure.body))
+        case let unavailable as UpstreamUnavailable:
+            return OpenAIErrorBody.response(unavailable.timedOut ? .gatewayTimeout : .badGateway, message: unavailable.message, type: "upstream_error", headers: headers)
+        case let incomplete as StreamIncomplete:
+            return OpenAIErrorBody.response(.badGateway, message: incomplete.description, type: "upstream_error", headers: headers)
+        default:
+            server.logger.error("request failed", metadata: ["error": "\(error)"])
+            return OpenAIErrorBody.response(.internalServerError, message: "the proxy failed: \(error)", type: "server_error", headers: headers)
+        }
+    }
+
+    // MARK: - Pass-through and operations
+
+    func passThrough(_ request: Request, path: String) async -> Response {
+        do {
+            let (headers, body) = try await upstream.collect(upstream.request(.GET, path: path, headers: request.headers, body: nil))
+            return Response(status: .ok, headers: Upstream.relayedHeaders(headers), body: ResponseBody(byteBuffer: body))
+        } catch let failure as UpstreamFailure {
+            var headers = HTTPFields()
+            headers[.contentType] = failure.contentType ?? "application/json"
+            return Response(status: HTTPResponse.Status(code: failure.status), headers: headers, body: ResponseBody(byteBuffer: failure.body))
+        } catch let unavailable as UpstreamUnavailable {
+            return OpenAIErrorBody.response(unavailable.timedOut ? .gatewayTimeout : .badGateway, message: unavailable.message, type: "upstream_error")
+        } catch {
+            return OpenAIErrorBody.response(.badGateway, message: "\(error)", type: "upstream_error")
+        }
+    }
+
+    func metricsResponse() async -> Response {
+        // Refreshes the entry and byte gauges from the store.
+        _ = await cache.statistics()
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: server.registry.emitToBuffer())))
+    }
+}
+
+extension ProxyMetrics.Route {
+    /// The upstream path, relative to the upstream base URL.
+    var path: String {
+        switch self {
+        case .chat: return "/chat/completions"
+        case .completions: return "/completions"
+        case .embeddings: return "/embeddings"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Prometheus
+import Synchronization
+
+/// The proxy's own Prometheus metrics, beside the cache's `llm_cache_*`
+/// metrics in the same registry. Every collector is made once at start-up,
+/// so recording on the hit path takes no registry lookup. Thread-safe.
+struct ProxyMetrics: Sendable {
+    enum Route: String, CaseIterable, Sendable {
+        case chat = "chat_completions"
+        case completions
+        case embeddings
+    }
+
+    enum Outcome: String, CaseIterable, Sendable {
+        case hit, semanticHit = "semantic_hit", miss, bypass, upstreamError = "upstream_error", rejected
+    }
+
+    private let requests: [String: Counter]
+    private let durations: [String: DurationHistogram]
+    let upstreamDuration: DurationHistogram
+    let upstreamErrors: Counter
+    let promptTokensSaved: Counter
+    let completionTokensSaved: Counter
+    let costSaved: Counter
+    let streamsInterrupted: Counter
+    /// The saved totals again, readable (Prometheus counters cannot be read back) for `/admin/stats`.
+    let savings = Savings()
+
+    final class Savings: Sendable {
+        private let state = Mutex((prompt: 0, completion: 0, cost: 0.0))
+
+        func add(prompt: Int, completion: Int, cost: Double) {
+            state.withLock { $0 = ($0.prompt + prompt, $0.completion + completion, $0.cost + cost) }
+        }
+
+        var totals: (prompt: Int, completion: Int, cost: Double) { state.withLock { $0 } }
+    }
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
+
+    init(registry: PrometheusCollectorRegistry) {
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "llm_cache", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
+        }
+        var requests: [String: Counter] = [:]
+        var durations: [String: DurationHistogram] = [:]
+        let requestName = name("requests", "total", "Requests to the cached routes, by route and cache outcome (hit, semantic_hit, miss, bypass, upstream_error, rejected).")
+        let durationName = name("request_duration", "seconds", "Time from request to the end of the response, by route and cache outcome.")
+        for route in Route.allCases {
+            for outcome in Outcome.allCases {
+                let labels = [("route", route.rawValue), ("cache", outcome.rawValue)]
+                requests[route.rawValue + "/" + outcome.rawValue] = registry.makeCounter(descriptor: requestName, labels: labels)
+                durations[route.rawValue + "/" + outcome.rawValue] = registry.makeDurationHistogram(descriptor: durationName, labels: labels, buckets: Self.latencyBuckets)
+            }
+        }
+        self.requests = requests
+        self.durations = durations
+        upstreamDuration = registry.makeDurationHistogram(descriptor: name("upstream_duration", "seconds", "Time the upstream took to answer a miss (to its last byte)."), labels: [], buckets: Self.latencyBuckets)
+        upstreamErrors = registry.makeCounter(descriptor: name("upstream_errors", "total", "Upstream calls that failed: non-2xx answers, broken connections, time-outs, interrupted streams."))
+        promptTokensSaved = registry.makeCounter(descriptor: name("prompt_tokens_saved", "total", "Prompt tokens of the answers served from the cache."))
+        completionTokensSaved = registry.makeCounter(descriptor: name("completion_tokens_saved", "total", "Completion tokens of the answers served from the cache."))
+        costSaved = registry.makeCounter(descriptor: name("cost_saved", "usd_total", "Estimated US dollars the cache hits saved, from the configured price table."))
+        streamsInterrupted = registry.makeCounter(descriptor: name("streams_interrupted", "total", "Streamed misses whose upstream stream did not complete; never cached."))
+    }
+
+    func record(_ route: Route, _ outcome: Outcome, since start: ContinuousClock.Instant) {
+        let key = route.rawValue + "/" + outcome.rawValue
+        requests[key]?.increment()
+        durations[key]?.record(ContinuousClock.now - start)
+    }
+
+    func saved(prompt: Int, completion: Int, cost: Double) {
+        promptTokensSaved.increment(by: Int64(prompt))
+        completionTokensSaved.increment(by: Int64(completion))
+        if cost > 0 { costSaved.increment(by: cost) }
+        savings.add(prompt: prompt, completion: completion, cost: cost)
+    }
+}

@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import Hummingbird
+import LLMCache
+import LLMCacheOpenAI
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// The OpenAI-compatible caching proxy: point any OpenAI client's `base_url`
+/// at it and repeated requests are answered from the cache.
+///
+/// Routes: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`
+/// (cached), `GET /v1/models` (passed through), `GET /healthz`, `GET /metrics`
+/// (Prometheus text) and the admin API under `/admin/` (see docs/PROXY.md).
+///
+/// A ServiceLifecycle `Service`: run it in a `ServiceGroup`, or call
+/// ``run()`` directly and cancel the task to stop. Thread-safe.
+public final class ProxyServer: Service {
+    /// The settings this server was made with.
+    public let configuration: ProxyConfiguration
+    /// The cache the server answers from.
+    public let cache: LLMCache
+    /// The Prometheus registry `/metrics` exports: the cache's `llm_cache_*`
+    /// metrics and the proxy's `llm_cache_proxy_*` metrics.
+    public let registry: PrometheusCollectorRegistry
+    let semantic: (any SemanticLookup)?
+    let logger: Logger
+    let onListening: @Sendable (_ port: Int) async -> Void
+    let metrics: ProxyMetrics
+    let tenants: TenantNamespace
+    let adminToken: AdminToken?
+
+    /// Creates a server over `store`.
+    ///
+    /// - Parameters:
+    ///   - cacheConfiguration: the cache's settings (default TTL, compression,
+    ///     sampling); its namespace is replaced per request by tenancy.
+    ///   - semantic: where semantic matches are looked up; `nil` (the default)
+    ///     serves exact matches only, whatever ``ProxyConfiguration/semantic`` says.
+    ///   - onListening: called once the server accepts connections, with the
+    ///     port it listens on (the one picked when the configured port is 0).
+    public init(
+        configuration: ProxyConfiguration,
+        store: any CacheStore,
+        cacheConfiguration: LLMCache.Configuration = LLMCache.Configuration(),
+        semantic: (any SemanticLookup)? = nil,
+        logger: Logger = Logger(label: "llm-cache.serve"),
+        onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.cache = LLMCache(store: store, configuration: cacheConfiguration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
+        self.semantic = semantic
+        self.logger = logger
+        self.onListening = onListening
+        self.metrics = ProxyMetrics(registry: registry)
+        self.tenants = TenantNamespace(shared: configuration.tenancy.sharedNamespace)
+        self.adminToken = configuration.admin.token.map(AdminToken.init)
+    }
+
+    /// Serves until the task is cancelled or the service group shuts down.
+    public func run() async throws {
+        let client = Upstream.makeClient(configuration.upstream)
+        let handlers = ProxyHandlers(server: self, upstream: Upstream(client: client, configuration: configuration.upstream, logger: logger))
+        let router = Router()
+        handlers.register(on: router)
+        let onListening = self.onListening
+        let port = configuration.port
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+        do {
+            try await app.run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+}

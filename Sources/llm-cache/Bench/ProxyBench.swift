@@ -1,0 +1,235 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import LLMCache
+import LLMCacheFakeUpstream
+import LLMCacheServer
+import Logging
+import NIOCore
+
+/// `llm-cache bench proxy`: the caching proxy over HTTP/1.1 on loopback,
+/// in front of the stand-in upstream, loaded with wrk.
+///
+/// - `proxy.hit.rps`, `proxy.hit.p99`: exact hits of one ~1 KiB chat request
+///   over keep-alive connections (wrk, 2 threads, 64 connections).
+/// - `proxy.miss.added_latency`: median time a miss takes through the proxy
+///   minus the median of the same kind of request sent to the upstream
+///   directly, one request at a time.
+/// - `proxy.hit.vs_gptcache_server`: ours / GPTCache's `gptcache_server`
+///   answering exact repeats of one prompt on its `/get` route, same load;
+///   only with `--gptcache-server` (see docs/PROXY.md for its set-up).
+///
+/// `proxy.semantic_hit.e2e` is not measured: semantic caching is not in the
+/// proxy yet.
+struct ProxyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Hits per second and p99 over HTTP, and the latency a miss adds (needs wrk)."
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "The gptcache_server executable (from a venv with gptcache and openai==0.28.1) for the comparison figure.")
+    var gptcacheServer: String?
+
+    @Option(help: "The GPTCache config file (YAML) to start gptcache_server with.")
+    var gptcacheConfig: String?
+
+    @Option(help: "wrk connections for the hit figures.")
+    var connections = 64
+
+    func run() async throws {
+        guard let wrk = Self.which("wrk") else {
+            throw ValidationError("wrk is not installed; run scripts/install-test-deps.sh (or apt-get install wrk)")
+        }
+        var report = BenchReport(benchmark: "proxy")
+        let seconds = options.quick ? 3 : 10
+        var logger = Logger(label: "bench.proxy")
+        logger.logLevel = .critical
+        let (upstreamPorts, upstreamPort) = AsyncStream<Int>.makeStream()
+        let (proxyPorts, proxyPort) = AsyncStream<Int>.makeStream()
+        let upstream = FakeUpstream(logger: logger) { upstreamPort.yield($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await upstream.run() }
+            var upstreamIterator = upstreamPorts.makeAsyncIterator()
+            let upstreamURL = "http://127.0.0.1:\(await upstreamIterator.next()!)"
+            let proxy = ProxyServer(
+                configuration: ProxyConfiguration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1")),
+                store: InterimMemoryStore(),
+                logger: logger
+            ) { proxyPort.yield($0) }
+            group.addTask { try await proxy.run() }
+            var proxyIterator = proxyPorts.makeAsyncIterator()
+            let proxyURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
+            } catch {
+                try? await client.shutdown()
+                group.cancelAll()
+                throw error
+            }
+            try await client.shutdown()
+            group.cancelAll()
+        }
+        report.print(json: options.json)
+    }
+
+    func measure(into report: inout BenchReport, wrk: String, seconds: Int, client: HTTPClient, proxyURL: String, upstreamURL: String) async throws {
+        let body = String(decoding: sampleChatRequest(variant: 0), as: UTF8.self)
+        let warm = try await Self.post(client, proxyURL + "/v1/chat/completions", body: body)
+        guard warm.cache == "MISS" || warm.cache == "HIT" else { throw ValidationError("the proxy did not answer the warm-up request") }
+        let check = try await Self.post(client, proxyURL + "/v1/chat/completions", body: body)
+        guard check.cache == "HIT" else { throw ValidationError("the repeat was not a hit (X-Cache: \(check.cache ?? "none"))") }
+
+        progress("hits: wrk -t2 -c\(connections) -d\(seconds)s on \(proxyURL)")
+        let hits = try Self.runWrk(wrk, url: proxyURL + "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer sk-bench"], connections: connections, seconds: seconds)
+        report.add("proxy.hit.rps", hits.requestsPerSecond, "req/s")
+        report.add("proxy.hit.p99", hits.p99Milliseconds, "ms")
+        report.add("proxy.hit.p50", hits.p50Milliseconds, "ms")
+
+        let count = options.quick ? 100 : 500
+        progress("misses: \(count) sequential requests, direct and through the proxy")
+        var direct: [Double] = []
+        var proxied: [Double] = []
+        for index in 0..<(count + 20) {
+            // Interleaved, so drift in machine load hits both sides alike; the
+            // first 20 of each warm connections and code paths and are dropped.
+            let unique = String(decoding: sampleChatRequest(variant: 1_000_000 + index), as: UTF8.self)
+            let d = try await Self.timed { _ = try await Self.post(client, upstreamURL + "/v1/chat/completions", body: unique) }
+            let p = try await Self.timed {
+                let answer = try await Self.post(client, proxyURL + "/v1/chat/completions", body: unique)
+                guard answer.cache == "MISS" else { throw ValidationError("a unique request was not a miss") }
+            }
+            if index >= 20 {
+                direct.append(d)
+                proxied.append(p)
+            }
+        }
+        let directMedian = Self.median(direct)
+        let proxiedMedian = Self.median(proxied)
+        report.add("proxy.miss.direct_latency", directMedian, "ms")
+        report.add("proxy.miss.proxied_latency", proxiedMedian, "ms")
+        report.add("proxy.miss.added_latency", proxiedMedian - directMedian, "ms")
+
+        if let gptcacheServer {
+            do {
+                let theirs = try await measureGPTCache(server: gptcacheServer, wrk: wrk, seconds: seconds, client: client)
+                report.add("gptcache_server.hit.rps", theirs.requestsPerSecond, "req/s")
+                report.add("gptcache_server.hit.p99", theirs.p99Milliseconds, "ms")
+                report.add("proxy.hit.vs_gptcache_server", hits.requestsPerSecond / theirs.requestsPerSecond, "ratio")
+            } catch {
+                progress("gptcache_server comparison skipped: \(error)")
+            }
+        }
+    }
+
+    /// Starts gptcache_server, stores one answer with `/put`, and loads `/get`
+    /// with exact repeats of that prompt.
+    func measureGPTCache(server: String, wrk: String, seconds: Int, client: HTTPClient) async throws -> WrkResult {
+        let port = 18_000 + Int.random(in: 0..<2000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: server)
+        var arguments = ["-s", "127.0.0.1", "-p", "\(port)"]
+        if let gptcacheConfig { arguments += ["-f", gptcacheConfig] }
+        process.arguments = arguments
+        process.standardOutput = FileHandle.standardError
+        process.standardError = FileHandle.standardError
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        let base = "http://127.0.0.1:\(port)"
+        let prompt = "Which of the two books is better for a reading group of five people?"
+        var ready = false
+        for _ in 0..<600 where !ready {
+            if (try? await Self.post(client, base + "/put", body: #"{"prompt":"\#(prompt)","answer":"Designing Data-Intensive Applications (CAT-1182)."}"#)) != nil {
+                ready = true
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        guard ready else { throw ValidationError("gptcache_server did not start on port \(port)") }
+        let answer = try await Self.post(client, base + "/get", body: #"{"prompt":"\#(prompt)"}"#)
+        guard answer.body.contains("CAT-1182") else { throw ValidationError("gptcache_server /get did not return the stored answer: \(answer.body)") }
+        progress("gptcache_server: wrk -t2 -c\(connections) -d\(seconds)s on \(base)/get")
+        return try Self.runWrk(wrk, url: base + "/get", body: #"{"prompt":"\#(prompt)"}"#, headers: [:], connections: connections, seconds: seconds)
+    }
+
+    // MARK: - Helpers
+
+    struct WrkResult {
+        var requestsPerSecond: Double
+        var p50Milliseconds: Double
+        var p99Milliseconds: Double
+    }
+
+    static func runWrk(_ wrk: String, url: String, body: String, headers: [String: String], connections: Int, seconds: Int) throws -> WrkResult {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("llm-cache-bench-\(UUID().uuidString).lua")
+        var lua = "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        for (name, value) in headers { lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n" }
+        lua += "wrk.body = [==[\(body)]==]\n"
+        try lua.write(to: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: script) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrk)
+        process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script.path, url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let rps = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }).flatMap({ Double($0.split(separator: " ").last!) }) else {
+            throw ValidationError("could not read wrk's output:\n\(output)")
+        }
+        if let errors = output.split(separator: "\n").first(where: { $0.contains("Non-2xx") || $0.contains("Socket errors") }) {
+            progress("wrk reported: \(errors)")
+        }
+        func percentile(_ label: String) -> Double {
+            for line in output.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                if fields.count == 2, fields[0] == label { return milliseconds(String(fields[1])) }
+            }
+            return .nan
+        }
+        return WrkResult(requestsPerSecond: rps, p50Milliseconds: percentile("50%"), p99Milliseconds: percentile("99%"))
+    }
+
+    /// wrk prints latencies as `850.00us`, `1.23ms` or `1.01s`.
+    static func milliseconds(_ text: String) -> Double {
+        for (suffix, scale) in [("us", 0.001), ("ms", 1.0), ("m", 60_000.0), ("s", 1000.0)] where text.hasSuffix(suffix) {
+            return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
+        }
+        return .nan
+    }
+
+    static func post(_ client: HTTPClient, _ url: String, body: String) async throws -> (cache: String?, body: String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Authorization", value: "Bearer sk-bench")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        guard response.status.code < 300 else { throw ValidationError("\(url) answered \(response.status.code)") }
+        return (response.headers.first(name: "X-Cache"), String(buffer: bytes))
+    }
+
+    static func timed(_ body: () async throws -> Void) async throws -> Double {
+        let start = ContinuousClock.now
+        try await body()
+        return (ContinuousClock.now - start).seconds * 1000
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func which(_ tool: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end checks of `llm-cache serve` with clients nobody here wrote: the
+# official OpenAI Python SDK and curl, against the stand-in upstream.
+# Prints "N passed, N failed" and exits non-zero if anything failed.
+# Usage: scripts/integration-test.sh [path/to/llm-cache]  (default .build/debug/llm-cache)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin="${1:-.build/debug/llm-cache}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts a server in the background and sets $url from its "listening on" line.
+# (Not a command substitution: the server's pid must be recorded in this shell.)
+start() {
+  local out="$1"; shift
+  "$@" >"$out" 2>"$out.log" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q '^listening on ' "$out" 2>/dev/null; then url="$(sed -n 's/^listening on //p' "$out")"; return 0; fi
+    sleep 0.1
+  done
+  echo "server did not start: $*" >&2; cat "$out.log" >&2; return 1
+}
+
+start "$work/upstream" "$bin" fake-upstream --port 0 || exit 1
+upstream="$url"
+token="integration-admin-token-0123456789"
+start "$work/proxy" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/cache.sqlite" --admin-token "$token" || exit 1
+proxy="$url"
+
+passed=0
+failed=0
+result() { # name, status (0 = pass), detail
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS $1"; else failed=$((failed + 1)); echo "FAIL $1: $3"; fi
+}
+
+# The official SDK.
+while IFS= read -r line; do
+  echo "$line"
+  case "$line" in PASS*) passed=$((passed + 1)) ;; FAIL*) failed=$((failed + 1)) ;; esac
+done < <(python3 scripts/integration/openai_sdk_check.py "$proxy" 2>&1 | grep -E '^(PASS|FAIL)' || echo "FAIL sdk: the script did not run")
+
+# curl.
+body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"curl question"}]}'
+auth=(-H "Authorization: Bearer sk-curl" -H "Content-Type: application/json")
+first="$(curl -s -D - -o /dev/null "${auth[@]}" -d "$body" "$proxy/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip')"
+second="$(curl -s -D - -o /dev/null "${auth[@]}" -d "$body" "$proxy/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip')"
+[ "$first/$second" = "MISS/HIT" ]; result "curl miss then hit" $? "got $first/$second"
+
+streamed="$(curl -sN "${auth[@]}" -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"curl question"}]}' "$proxy/v1/chat/completions")"
+chunks="$(grep -c '^data: {' <<<"$streamed")"
+[ "$(grep '^data: ' <<<"$streamed" | tail -1)" = "data: [DONE]" ] && [ "$chunks" -ge 4 ]; result "curl streamed hit: $chunks chunks and [DONE]" $? "$streamed"
+
+status="$(curl -s -o "$work/bad" -w '%{http_code}' "${auth[@]}" -d '{"model":"gpt-4o-mini","messages":' "$proxy/v1/chat/completions")"
+[ "$status" = 400 ] && grep -q '"invalid_request_error"' "$work/bad"; result "curl invalid JSON is an OpenAI-style 400" $? "status $status: $(cat "$work/bad")"
+
+status="$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -H 'Cache-Control: max-age=never' -d "$body" "$proxy/v1/chat/completions")"
+[ "$status" = 400 ]; result "curl malformed Cache-Control is a 400" $? "status $status"
+
+status="$(curl -s -o /dev/null -w '%{http_code}' "$proxy/admin/stats")"
+[ "$status" = 401 ]; result "curl admin without token is 401" $? "status $status"
+
+stats="$(curl -s -H "Authorization: Bearer $token" "$proxy/admin/stats")"
+grep -q '"hits":' <<<"$stats"; result "curl admin stats" $? "$stats"
+
+metrics="$(curl -s "$proxy/metrics")"
+grep -q 'llm_cache_proxy_requests_total{route="chat_completions",cache="hit"}' <<<"$metrics" && grep -q '^llm_cache_hits_total' <<<"$metrics"
+result "curl /metrics" $? "$(head -c 300 <<<"$metrics")"
+
+[ "$(curl -s "$proxy/healthz")" = '{"status":"ok"}' ]; result "curl healthz" $? ""
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,152 @@
+"""Drives `llm-cache serve` with the official OpenAI Python SDK.
+
+Prints one line per check, "PASS name" or "FAIL name: why"; the caller counts.
+Usage: python3 openai_sdk_check.py PROXY_BASE_URL
+"""
+import sys
+import uuid
+
+import openai
+
+base = sys.argv[1].rstrip("/") + "/v1"
+run = uuid.uuid4().hex[:8]
+client = openai.OpenAI(base_url=base, api_key="sk-sdk-one", max_retries=0, timeout=30)
+other = openai.OpenAI(base_url=base, api_key="sk-sdk-two", max_retries=0, timeout=30)
+
+
+def check(name, function):
+    try:
+        function()
+        print(f"PASS {name}", flush=True)
+    except Exception as error:  # report every failure and go on
+        print(f"FAIL {name}: {type(error).__name__}: {error}", flush=True)
+
+
+def expect(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def messages(text):
+    return [{"role": "system", "content": "Be brief."}, {"role": "user", "content": f"{text} ({run})"}]
+
+
+def chat_hit():
+    first = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("plain"), temperature=0)
+    second = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("plain"), temperature=0)
+    expect(first.headers.get("x-cache") == "MISS", f"first X-Cache {first.headers.get('x-cache')}")
+    expect(second.headers.get("x-cache") == "HIT", f"second X-Cache {second.headers.get('x-cache')}")
+    expect(first.parse().choices[0].message.content == second.parse().choices[0].message.content, "answers differ")
+    expect(second.parse().usage.total_tokens > 0, "no usage on the hit")
+
+
+def collect(stream):
+    content, chunks, finish = "", 0, None
+    for chunk in stream:
+        chunks += 1
+        if chunk.choices:
+            content += chunk.choices[0].delta.content or ""
+            finish = chunk.choices[0].finish_reason or finish
+    return content, chunks, finish
+
+
+def streaming():
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=messages("stream"), stream=True)
+    expect(first.response.headers.get("x-cache") == "MISS", f"first X-Cache {first.response.headers.get('x-cache')}")
+    live = collect(first)
+    second = client.chat.completions.create(model="gpt-4o-mini", messages=messages("stream"), stream=True)
+    expect(second.response.headers.get("x-cache") == "HIT", f"second X-Cache {second.response.headers.get('x-cache')}")
+    replayed = collect(second)
+    expect(replayed[0] == live[0] and live[0], f"replayed text {replayed[0]!r} != {live[0]!r}")
+    expect(replayed[1] >= 4, f"only {replayed[1]} chunks replayed")
+    expect(replayed[2] == "stop", f"finish_reason {replayed[2]}")
+    plain = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("stream"))
+    expect(plain.headers.get("x-cache") == "HIT", "the non-streamed repeat missed")
+    expect(plain.parse().choices[0].message.content == live[0], "assembled answer differs")
+
+
+def stream_usage():
+    options = {"include_usage": True}
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages("usage"), stream=True, stream_options=options).close()
+    for _ in collect(client.chat.completions.create(model="gpt-4o-mini", messages=messages("usage2"), stream=True, stream_options=options)):
+        pass
+    usage = None
+    for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=messages("usage2"), stream=True, stream_options=options):
+        usage = chunk.usage or usage
+    expect(usage is not None and usage.total_tokens > 0, "no usage chunk in the replay")
+
+
+def tool_calls():
+    tools = [{"type": "function", "function": {"name": "lookup", "description": "Look up", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+    plain = client.chat.completions.create(model="gpt-4o-mini", messages=messages("tools"), tools=tools)
+    call = plain.choices[0].message.tool_calls[0]
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=messages("tools"), tools=tools, stream=True)
+    expect(stream.response.headers.get("x-cache") == "HIT", "the streamed repeat missed")
+    arguments, name, ident = "", None, None
+    for chunk in stream:
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            arguments += delta.function.arguments or "" if delta.function else ""
+            name = (delta.function.name if delta.function else None) or name
+            ident = delta.id or ident
+    expect((ident, name, arguments) == (call.id, call.function.name, call.function.arguments), f"replayed call {(ident, name, arguments)} != {(call.id, call.function.name, call.function.arguments)}")
+
+
+def embeddings():
+    first = client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=[f"a {run}", "b"])
+    second = client.embeddings.with_raw_response.create(model="text-embedding-3-small", input=[f"a {run}", "b"])
+    expect((first.headers.get("x-cache"), second.headers.get("x-cache")) == ("MISS", "HIT"), "embeddings not cached")
+    expect(len(second.parse().data) == 2, "wrong number of vectors")
+
+
+def completions():
+    first = client.completions.with_raw_response.create(model="gpt-3.5-turbo-instruct", prompt=f"Say hi {run}", max_tokens=5)
+    second = client.completions.with_raw_response.create(model="gpt-3.5-turbo-instruct", prompt=f"Say hi {run}", max_tokens=5)
+    expect((first.headers.get("x-cache"), second.headers.get("x-cache")) == ("MISS", "HIT"), "completions not cached")
+    expect(second.parse().choices[0].text == first.parse().choices[0].text, "answers differ")
+
+
+def upstream_error():
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages("limited"), extra_headers={"X-Fake-Status": "429"})
+    except openai.RateLimitError as error:
+        expect(error.status_code == 429, f"status {error.status_code}")
+        expect("forced failure 429" in str(error), f"message {error}")
+        again = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("limited"))
+        expect(again.headers.get("x-cache") == "MISS", "the error was cached")
+        return
+    raise AssertionError("no RateLimitError")
+
+
+def bad_request():
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages("bad"), temperature="hot")
+    except openai.BadRequestError as error:
+        expect(error.status_code == 400, f"status {error.status_code}")
+        expect(error.body.get("param") == "temperature", f"param {error.body}")
+        return
+    raise AssertionError("no BadRequestError")
+
+
+def tenants():
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages("tenant"))
+    theirs = other.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("tenant"))
+    expect(theirs.headers.get("x-cache") == "MISS", "another API key saw the entry")
+
+
+def models():
+    expect([m.id for m in client.models.list().data] == ["fake-model"], "model list not passed through")
+
+
+for name, function in [
+    ("sdk chat miss then hit", chat_hit),
+    ("sdk streamed miss then streamed hit", streaming),
+    ("sdk streamed hit with include_usage", stream_usage),
+    ("sdk tool calls replayed as deltas", tool_calls),
+    ("sdk embeddings", embeddings),
+    ("sdk legacy completions", completions),
+    ("sdk upstream 429 passed through, not cached", upstream_error),
+    ("sdk bad request is a 400 naming the field", bad_request),
+    ("sdk tenants isolated by API key", tenants),
+    ("sdk models passed through", models),
+]:
+    check(name, function)
