@@ -167,7 +167,7 @@ struct EmbedBench: AsyncParsableCommand {
             systems where latency budgets are tight and users expect consistent answers to repeated questions
             """.split(separator: " ")
         let lengths = [4, 9, 14, 6, 22, 11, 40, 8, 17, 3, 30, 12, 60, 7, 25, 10]
-        var generator = SplitMix64(seed: 42)
+        var generator = SplitMix64(state: 42)
         return (0..<count).map { index in
             let length = lengths[index % lengths.count]
             let start = Int(generator.next() % UInt64(words.count))
@@ -177,24 +177,7 @@ struct EmbedBench: AsyncParsableCommand {
     }
 }
 
-/// A tiny deterministic generator, so the corpus is the same on every machine.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 fileprivate extension Duration {
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-
+    /// `seconds` comes from the core's extension.
     var milliseconds: Double { seconds * 1000 }
 }
