@@ -136,7 +136,14 @@ struct ProxyBench: AsyncParsableCommand {
         process.standardOutput = FileHandle.standardError
         process.standardError = FileHandle.standardError
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        defer {
+            // uvicorn waits for open connections on SIGTERM; SIGINT, then SIGKILL
+            // after a grace period, so the benchmark never hangs on it.
+            process.interrupt()
+            for _ in 0..<50 where process.isRunning { usleep(100_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
         let base = "http://127.0.0.1:\(port)"
         let prompt = "Which of the two books is better for a reading group of five people?"
         var ready = false
