@@ -51,9 +51,7 @@ public struct Fingerprint: Sendable {
         out.append(contentsOf: Array("llm-cache/v\(Self.version)\n".utf8))
         JSONWriter.writeString(namespace, into: &out)
         out.append(0x0A)
-        var members = request.body.objectValue ?? [:]
-        for field in configuration.ignoredFields { members.removeValue(forKey: field) }
-        JSONWriter.write(.object(members), canonical: true, into: &out)
+        JSONWriter.writeObject(request.body.objectValue ?? [:], skipping: configuration.ignoredFields, into: &out)
         return out
     }
 

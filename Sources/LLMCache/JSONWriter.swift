@@ -34,6 +34,8 @@ enum JSONWriter {
                 write(element, canonical: canonical, into: &out)
             }
             out.append(UInt8(ascii: "]"))
+        case .object(let members) where canonical:
+            writeObject(members, skipping: [], into: &out)
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             // String's < is locale-free and the same on every platform, so the
@@ -50,6 +52,24 @@ enum JSONWriter {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// A canonical object, leaving out the members named in `skipped`.
+    static func writeObject(_ members: [String: JSONValue], skipping skipped: Set<String>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        // Ordered by UTF-8 bytes: locale-free, the same everywhere, and cheaper
+        // than String's Unicode-aware comparison.
+        var names = Array(members.keys)
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var first = true
+        for name in names where skipped.isEmpty || !skipped.contains(name) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            write(members[name]!, canonical: true, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     static func writeString(_ string: String, into out: inout [UInt8]) {

@@ -148,7 +148,20 @@ enum RequestValidator {
         if let format = members["response_format"], format != .null, format.objectValue == nil {
             throw CacheError(.invalidRequest, "response_format must be an object such as {\"type\": \"json_object\"}, got \(format.typeName)", field: "response_format")
         }
-        try requireFiniteNumbers(.object(members), path: "")
+        // Finding the path costs string building at every node, so only look
+        // for it once a non-finite number is known to be there.
+        if containsNonFiniteNumber(.object(members)) {
+            try requireFiniteNumbers(.object(members), path: "")
+        }
+    }
+
+    static func containsNonFiniteNumber(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let number): return !number.doubleValue.isFinite
+        case .array(let elements): return elements.contains(where: containsNonFiniteNumber)
+        case .object(let members): return members.values.contains(where: containsNonFiniteNumber)
+        default: return false
+        }
     }
 
     static func validateMessage(_ message: JSONValue, at path: String) throws {

@@ -61,7 +61,7 @@ extension StoreLocation {
     func openForServing() throws -> any CacheStore {
         switch self {
         case .memory:
-            return InterimMemoryStore()
+            return MemoryStore()
         case .sqlite(let path):
             return try SQLiteStore(path: path)
         }

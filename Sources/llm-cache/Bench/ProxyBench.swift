@@ -55,7 +55,7 @@ struct ProxyBench: AsyncParsableCommand {
             let upstreamURL = "http://127.0.0.1:\(await upstreamIterator.next()!)"
             let proxy = ProxyServer(
                 configuration: ProxyConfiguration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1")),
-                store: InterimMemoryStore(),
+                store: MemoryStore(),
                 logger: logger
             ) { proxyPort.yield($0) }
             group.addTask { try await proxy.run() }
