@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The identity of a cached entry: a SHA-256 digest of a canonical encoding of
 /// everything that changes an answer (see ``Fingerprint``).
@@ -32,6 +33,28 @@ public struct CacheKey: Hashable, Sendable, Comparable, CustomStringConvertible 
         (w0, w1, w2, w3) = words
     }
 
+    /// Creates a key from a SHA-256 digest (or any 32 contiguous bytes) without
+    /// walking it byte by byte: this runs on every lookup.
+    @inlinable
+    public init(digest: some ContiguousBytes) {
+        let words: (UInt64, UInt64, UInt64, UInt64)? = digest.withUnsafeBytes { raw in
+            guard raw.count == 32 else { return nil }
+            return (
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            )
+        }
+        guard let words else { preconditionFailure("a CacheKey is made of exactly 32 bytes") }
+        (w0, w1, w2, w3) = words
+    }
+
+    @usableFromInline
+    init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        (w0, w1, w2, w3) = words
+    }
+
     /// Creates a key from its 64-character lowercase or uppercase hexadecimal form.
     ///
     /// Returns `nil` when `hex` is not 64 hexadecimal digits.
@@ -55,7 +78,7 @@ public struct CacheKey: Hashable, Sendable, Comparable, CustomStringConvertible 
     public init<Bytes: Sequence>(hashing bytes: Bytes) where Bytes.Element == UInt8 {
         var hasher = SHA256()
         hasher.update(data: Array(bytes))
-        self.init(digestBytes: hasher.finalize())
+        self.init(digest: hasher.finalize())
     }
 
     /// The 32 digest bytes, most significant first.

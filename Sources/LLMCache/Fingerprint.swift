@@ -38,7 +38,7 @@ public struct Fingerprint: Sendable {
     public func key(for request: LLMRequest, namespace: String) -> CacheKey {
         var hasher = SHA256()
         hasher.update(data: canonicalBytes(for: request, namespace: namespace))
-        return CacheKey(digestBytes: hasher.finalize())
+        return CacheKey(digest: hasher.finalize())
     }
 
     /// The exact bytes that are hashed: useful to see why two requests share or
@@ -66,6 +66,6 @@ public struct Fingerprint: Sendable {
         JSONWriter.write(arguments, canonical: true, into: &out)
         var hasher = SHA256()
         hasher.update(data: out)
-        return CacheKey(digestBytes: hasher.finalize())
+        return CacheKey(digest: hasher.finalize())
     }
 }

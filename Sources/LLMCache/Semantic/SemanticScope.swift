@@ -65,7 +65,7 @@ public struct SemanticScope: Hashable, Sendable {
         JSONWriter.write(.object(members), canonical: true, into: &bytes)
         var hasher = SHA256()
         hasher.update(data: bytes)
-        self.key = CacheKey(digestBytes: hasher.finalize())
+        self.key = CacheKey(digest: hasher.finalize())
         self.text = text
     }
 }
