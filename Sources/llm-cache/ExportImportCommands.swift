@@ -68,16 +68,7 @@ struct ImportCommand: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let document: Data
-        if file == "-" {
-            document = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            do {
-                document = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
-            } catch {
-                throw CacheError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
-            }
-        }
+        let document = try readInput(file)
         let target = try store.openPersistent()
         let maximumWeight = (target as? SQLiteStore)?.configuration.maximumEntryWeight ?? Int.max
 
@@ -111,5 +102,15 @@ struct ImportCommand: AsyncParsableCommand {
         }
         if !batch.isEmpty { try await flush() }
         progress("imported \(imported) entries into \(store)")
+    }
+}
+
+/// The bytes of `file`, or of standard input for `-`, memory-mapped when it is a file.
+func readInput(_ file: String) throws -> Data {
+    if file == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    do {
+        return try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
+    } catch {
+        throw CacheError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
     }
 }

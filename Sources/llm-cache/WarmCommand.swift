@@ -26,16 +26,7 @@ struct WarmCommand: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let document: Data
-        if file == "-" {
-            document = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            do {
-                document = try Data(contentsOf: URL(fileURLWithPath: file))
-            } catch {
-                throw CacheError(.invalidArgument, "cannot read \(file): \(error.localizedDescription)")
-            }
-        }
+        let document = try readInput(file)
         guard ttl > 0 else { throw ValidationError("--ttl must be a positive number of seconds") }
         let records = try WarmRecord.parseFile(document)
         progress("\(file): \(records.count) pairs, all valid; warming \(store)…")
