@@ -72,17 +72,19 @@ final class CacheCounters: Sendable {
 
     func hit(saved: Duration) {
         hits.add(1, ordering: .relaxed)
-        let nanos = saved.nanoseconds
-        savedNanoseconds.add(nanos, ordering: .relaxed)
         hitCounter.increment()
-        savedTimer.recordNanoseconds(nanos)
+        recordSaved(saved)
     }
 
     func semanticHit(saved: Duration) {
         semanticHits.add(1, ordering: .relaxed)
+        semanticHitCounter.increment()
+        recordSaved(saved)
+    }
+
+    private func recordSaved(_ saved: Duration) {
         let nanos = saved.nanoseconds
         savedNanoseconds.add(nanos, ordering: .relaxed)
-        semanticHitCounter.increment()
         savedTimer.recordNanoseconds(nanos)
     }
 

@@ -65,11 +65,13 @@ public struct ProxyConfiguration: Sendable {
         /// they send `X-Cache-Semantic: off`. Default `false`. Needs a
         /// ``SemanticLookup`` given to the server.
         public var enabled: Bool
-        /// The least similarity (0–1] a match needs, unless a request sends
-        /// `X-Cache-Semantic: threshold=T`. Default 0.9.
+        /// The least cosine similarity (0 < T ≤ 1) a match needs, unless a
+        /// request sends `X-Cache-Semantic: threshold=T`. Default: the semantic
+        /// cache's own default (`SemanticCache.Configuration().threshold`, 0.85),
+        /// so library and proxy agree.
         public var threshold: Double
 
-        public init(enabled: Bool = false, threshold: Double = 0.9) {
+        public init(enabled: Bool = false, threshold: Double = Double(SemanticCache.Configuration().threshold)) {
             self.enabled = enabled
             self.threshold = threshold
         }

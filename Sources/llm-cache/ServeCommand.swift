@@ -47,10 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Put every caller's entries in this one namespace instead of one per API key. Only for deployments where all callers may see all answers. Env LLMCACHE_SHARED_NAMESPACE.")
     var sharedNamespace: String?
 
-    @Option(help: "Semantic matching after an exact miss: on or off. Env LLMCACHE_SEMANTIC. Default off.")
+    @Option(help: "Semantic matching after an exact miss: on or off. Env LLMCACHE_SEMANTIC. Default off. Not served by the proxy yet: 'on' is accepted and logs a warning.")
     var semantic: String?
 
-    @Option(help: "The least similarity (0-1] of a semantic match. Env LLMCACHE_THRESHOLD. Default 0.9.")
+    @Option(help: "The least cosine similarity (0 < T <= 1) of a semantic match. Env LLMCACHE_THRESHOLD. Default 0.85, the semantic cache's default.")
     var threshold: Double?
 
     @Option(help: "Seconds an answer is kept unless the request sends X-Cache-TTL. Env LLMCACHE_TTL. Default 604800 (7 days).")
