@@ -5,7 +5,7 @@ SWIFT ?= swift
 BIN_DEBUG = .build/debug/llm-cache
 BIN_RELEASE = .build/release/llm-cache
 
-.PHONY: run test deps test-deps build release bench clean
+.PHONY: run demo test deps test-deps build release bench clean
 
 ## Install system packages and the embedding model (idempotent).
 deps:
@@ -16,8 +16,18 @@ deps:
 test-deps: deps
 	@scripts/install-test-deps.sh
 
-## Build and run the demonstration of the library on the embedded defaults.
+## Build and start the caching proxy on the embedded defaults: a SQLite file
+## and semantic matching with the native MiniLM model, in front of OpenAI.
+## Set UPSTREAM, PORT or STORE to change them; Ctrl-C stops it.
+UPSTREAM ?= https://api.openai.com/v1
+PORT ?= 8080
+STORE ?= sqlite:./llm-cache.sqlite
 run: deps
+	$(SWIFT) build -c release --product llm-cache
+	$(BIN_RELEASE) serve --port $(PORT) --upstream $(UPSTREAM) --store $(STORE)
+
+## A demonstration of the library itself: repeated calls to a slow function.
+demo: deps
 	$(SWIFT) build --product llm-cache
 	$(BIN_DEBUG) demo
 

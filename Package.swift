@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
-                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite",
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -57,6 +57,12 @@ streamed="$(curl -sN "${auth[@]}" -d '{"model":"gpt-4o-mini","stream":true,"mess
 chunks="$(grep -c '^data: {' <<<"$streamed")"
 [ "$(grep '^data: ' <<<"$streamed" | tail -1)" = "data: [DONE]" ] && [ "$chunks" -ge 4 ]; result "curl streamed hit: $chunks chunks and [DONE]" $? "$streamed"
 
+# Semantic matching is on by default with the model installed: a paraphrase is served by meaning.
+curl -s -o /dev/null "${auth[@]}" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital city of France?"}]}' "$proxy/v1/chat/completions"
+headers="$(curl -s -D - -o /dev/null "${auth[@]}" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"whats the capital of France?"}]}' "$proxy/v1/chat/completions" | tr -d '\r')"
+grep -qi '^X-Cache: SEMANTIC-HIT' <<<"$headers" && grep -qi '^X-Cache-Similarity: 0\.' <<<"$headers"
+result "curl paraphrase is a SEMANTIC-HIT with its similarity" $? "$headers"
+
 status="$(curl -s -o "$work/bad" -w '%{http_code}' "${auth[@]}" -d '{"model":"gpt-4o-mini","messages":' "$proxy/v1/chat/completions")"
 [ "$status" = 400 ] && grep -q '"invalid_request_error"' "$work/bad"; result "curl invalid JSON is an OpenAI-style 400" $? "status $status: $(cat "$work/bad")"
 
@@ -74,6 +80,24 @@ grep -q 'llm_cache_proxy_requests_total{route="chat_completions",cache="hit"}' <
 result "curl /metrics" $? "$(head -c 300 <<<"$metrics")"
 
 [ "$(curl -s "$proxy/healthz")" = '{"status":"ok"}' ]; result "curl healthz" $? ""
+
+# Two proxies sharing one real redis-server (--redis): what one stores the other
+# serves, and an invalidation through one reaches the other's memory tier.
+redis_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start "$work/proxy-a" "$bin" serve --port 0 --upstream "$upstream/v1" --redis "redis://127.0.0.1:$redis_port" --admin-token "$token" --semantic off || exit 1
+proxy_a="$url"
+start "$work/proxy-b" "$bin" serve --port 0 --upstream "$upstream/v1" --redis "redis://127.0.0.1:$redis_port" --admin-token "$token" --semantic off || exit 1
+proxy_b="$url"
+shared='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"shared through redis"}]}'
+x_cache() { curl -s -D - -o /dev/null "${auth[@]}" -d "$shared" "$1/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip'; }
+sequence="$(x_cache "$proxy_a")/$(x_cache "$proxy_b")/$(x_cache "$proxy_b")"
+[ "$sequence" = "MISS/HIT/HIT" ]; result "redis: a miss through one proxy is a hit through another" $? "got $sequence"
+curl -s -o /dev/null -H "Authorization: Bearer $token" -d '{"all":true}' "$proxy_a/admin/invalidate"
+after="$(x_cache "$proxy_b")"
+[ "$after" = "MISS" ]; result "redis: an invalidation through one proxy reaches the other" $? "got $after"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -241,9 +241,23 @@ public final class LLMCache: Sendable {
     }
 
     /// The cached answer to `request`, or `nil`. Counts a hit or a miss.
+    ///
+    /// Tries the exact key first, then — when the cache has a semantic tier and
+    /// `options.semantic` is not `.off` — an answer to a request that means the
+    /// same (``Source/semanticHit(similarity:matched:)``). Use it with
+    /// ``store(_:for:options:computeDuration:)`` when the answer is produced
+    /// outside ``response(for:options:compute:)``, as a relayed stream is.
     public func lookup(_ request: LLMRequest, options: Options = Options()) async -> Response? {
-        let key = fingerprint.key(for: request, namespace: options.namespace ?? configuration.namespace)
-        return await lookup(key: key, maxAge: options.maxAge)
+        let namespace = options.namespace ?? configuration.namespace
+        let key = fingerprint.key(for: request, namespace: namespace)
+        if let hit = await lookup(key: key, maxAge: options.maxAge, countingMiss: false) { return hit }
+        if let semantic, options.semantic != .off,
+           let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
+            let slot = Slot(key: key, namespace: namespace, model: request.model, options: options)
+            if let hit = await semanticLookup(probe, semantic: semantic, slot: slot) { return hit }
+        }
+        counters.miss()
+        return nil
     }
 
     /// Stores `value` as the answer to `request`.
@@ -257,7 +271,10 @@ public final class LLMCache: Sendable {
         computeDuration: Duration = .zero
     ) async -> CacheError? {
         let namespace = options.namespace ?? configuration.namespace
-        let slot = Slot(key: fingerprint.key(for: request, namespace: namespace), namespace: namespace, model: request.model, options: options)
+        var slot = Slot(key: fingerprint.key(for: request, namespace: namespace), namespace: namespace, model: request.model, options: options)
+        if let semantic, let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
+            slot.semantic = semantic.record(for: probe)
+        }
         return await write(value, slot: slot, computeDuration: computeDuration)
     }
 

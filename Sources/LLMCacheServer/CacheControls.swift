@@ -97,9 +97,17 @@ struct CacheControls: Sendable, Equatable {
         }
     }
 
-    /// The core's per-call options for these controls in `namespace`.
-    func options(namespace: String) -> LLMCache.Options {
-        LLMCache.Options(namespace: namespace, ttl: ttl, tags: tags, lookup: lookup, store: store, maxAge: maxAge)
+    /// The core's per-call options for these controls in `namespace`, with
+    /// the server's semantic settings deciding what `serverDefault` and `on` mean.
+    func options(namespace: String, semantic settings: ProxyConfiguration.Semantic) -> LLMCache.Options {
+        let control: LLMCache.SemanticControl
+        switch semantic {
+        case .off: control = .off
+        case .on: control = .threshold(Float(settings.threshold))
+        case .threshold(let threshold): control = .threshold(Float(threshold))
+        case .serverDefault: control = settings.enabled ? .threshold(Float(settings.threshold)) : .off
+        }
+        return LLMCache.Options(namespace: namespace, ttl: ttl, tags: tags, lookup: lookup, store: store, maxAge: maxAge, semantic: control)
     }
 }
 

@@ -71,7 +71,13 @@ public struct ProxyConfiguration: Sendable {
         /// so library and proxy agree.
         public var threshold: Double
 
-        public init(enabled: Bool = false, threshold: Double = Double(SemanticCache.Configuration().threshold)) {
+        /// The semantic cache's default threshold, as the decimal it was written as
+        /// (the `Float` 0.85 widens to 0.8500000238…).
+        public static var libraryThreshold: Double {
+            (Double(SemanticCache.Configuration().threshold) * 10_000).rounded() / 10_000
+        }
+
+        public init(enabled: Bool = false, threshold: Double = Self.libraryThreshold) {
             self.enabled = enabled
             self.threshold = threshold
         }

@@ -16,12 +16,16 @@ import NIOCore
 ///   request/response pairs); lines without a namespace go to the one named
 ///   by the query, else the shared namespace.
 /// - `GET /admin/export[?namespace=N]`: every live entry as llm-cache-entries JSON lines.
+/// - `POST /admin/incorrect-hit`: `{"key": "<hex>"}`, the `X-Cache-Key` of a
+///   `SEMANTIC-HIT` that did not answer its request. That entry stops being
+///   served by meaning (it still answers its own exact request).
 extension ProxyHandlers {
     func registerAdmin(on router: Router<BasicRequestContext>) {
         router.get("/admin/stats") { request, _ in await admin(request) { _ in await stats() } }
         router.post("/admin/invalidate") { request, _ in await admin(request) { body in await invalidate(body) } }
         router.post("/admin/warm") { request, _ in await admin(request) { body in await warm(body, query: Self.query(request)) } }
         router.get("/admin/export") { request, _ in await admin(request) { _ in export(query: Self.query(request)) } }
+        router.post("/admin/incorrect-hit") { request, _ in await admin(request) { body in await incorrectHit(body) } }
     }
 
     /// Checks the token, reads the body (up to 256 MiB, for warm files), runs `body`.
@@ -57,6 +61,7 @@ extension ProxyHandlers {
         let saved = metrics.savings.totals
         var object: [String: JSONValue] = [
             "hits": Self.number(statistics.hits),
+            "semantic_hits": Self.number(statistics.semanticHits),
             "misses": Self.number(statistics.misses),
             "bypasses": Self.number(statistics.bypasses),
             "hit_ratio": Self.number(statistics.hitRatio),
@@ -96,6 +101,23 @@ extension ProxyHandlers {
             return Self.json(.object(["invalidated": Self.number(count), "selector": .string(selector.description)]))
         } catch {
             return OpenAIErrorBody.response(.serviceUnavailable, message: "the store could not invalidate (\(error)); stale answers may remain, retry", type: "server_error")
+        }
+    }
+
+    func incorrectHit(_ body: ByteBuffer) async -> Response {
+        guard let value = try? JSONValue(parsing: body.readableBytesView), case .object(let fields) = value,
+              fields.count == 1, let hex = fields["key"]?.stringValue, let key = CacheKey(hex: hex) else {
+            return OpenAIErrorBody.response(.badRequest, message: "send {\"key\": \"<hex>\"}: the X-Cache-Key header (64 hex digits) of the SEMANTIC-HIT that was wrong", param: "key")
+        }
+        guard cache.semantic != nil else {
+            return OpenAIErrorBody.response(.conflict, message: "this proxy serves exact matches only (started with --semantic off), so it serves no semantic hits to report", param: "key")
+        }
+        do {
+            try await cache.reportIncorrectHit(matched: key)
+            server.logger.notice("semantic hit reported incorrect", metadata: ["key": "\(key)"])
+            return Self.json(.object(["reported": .string(key.hex)]))
+        } catch {
+            return OpenAIErrorBody.response(.serviceUnavailable, message: "the store could not be updated (\(error)); retry", type: "server_error")
         }
     }
 

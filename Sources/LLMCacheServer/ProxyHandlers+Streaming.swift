@@ -25,7 +25,6 @@ extension ProxyHandlers {
                 // Stored by now: only now may the caller see [DONE].
                 relay.finish()
                 relay.settle(.finished(.success(response)))
-                await afterCompute(response, miss: miss)
             } catch {
                 relay.finish(throwing: error is StreamIncomplete ? nil : error)
                 relay.settle(.finished(.failure(error)))

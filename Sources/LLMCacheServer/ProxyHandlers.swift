@@ -61,16 +61,17 @@ struct ProxyHandlers: Sendable {
             return OpenAIErrorBody.response(.badRequest, message: "the request could not be read: \(error)")
         }
         let namespace = server.tenants.namespace(for: request.headers)
-        let options = controls.options(namespace: namespace)
+        var options = controls.options(namespace: namespace, semantic: server.configuration.semantic)
+        // Embeddings are vectors of their exact input: a paraphrase's are not the answer.
+        if route == .embeddings { options.semantic = .off }
         let streaming = route != .embeddings && llmRequest.isStreaming
 
-        if controls.lookup {
-            if let hit = await cache.lookup(llmRequest, options: options) {
+        if controls.lookup, let hit = await cache.lookup(llmRequest, options: options) {
+            switch hit.source {
+            case .semanticHit(let similarity, let matched):
+                return served(hit.value, outcome: .semanticHit, key: matched, age: hit.age, similarity: similarity, request: llmRequest, route: route, streaming: streaming, start: start)
+            default:
                 return served(hit.value, outcome: .hit, key: hit.key, age: hit.age, similarity: nil, request: llmRequest, route: route, streaming: streaming, start: start)
-            }
-            if let semantic = server.semantic, let threshold = semanticThreshold(controls.semantic),
-               let match = await semantic.match(llmRequest, namespace: namespace, threshold: threshold) {
-                return served(match.value, outcome: .semanticHit, key: match.key, age: match.age, similarity: match.similarity, request: llmRequest, route: route, streaming: streaming, start: start)
             }
         }
 
@@ -92,7 +93,6 @@ struct ProxyHandlers: Sendable {
                     throw error
                 }
             }
-            await afterCompute(response, miss: miss)
             metrics.record(route, outcome, since: start)
             var headers = cacheHeaders(outcome: outcome, key: response.key, age: .zero, similarity: nil)
             headers[.contentType] = "application/json"
@@ -112,22 +112,6 @@ struct ProxyHandlers: Sendable {
         var route: ProxyMetrics.Route
         var outcome: ProxyMetrics.Outcome
         var start: ContinuousClock.Instant
-    }
-
-    /// Tells the semantic index about a newly stored answer.
-    func afterCompute(_ response: LLMCache.Response, miss: Miss) async {
-        guard let semantic = server.semantic, !response.shared, miss.options.store, response.storeError == nil else { return }
-        await semantic.stored(miss.request, namespace: miss.namespace, key: response.key)
-    }
-
-    func semanticThreshold(_ mode: CacheControls.SemanticMode) -> Double? {
-        let configuration = server.configuration.semantic
-        switch mode {
-        case .off: return nil
-        case .on: return configuration.threshold
-        case .threshold(let threshold): return threshold
-        case .serverDefault: return configuration.enabled ? configuration.threshold : nil
-        }
     }
 
     /// Serves a cached answer: as stored for a plain request (no re-encoding),

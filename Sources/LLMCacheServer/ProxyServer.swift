@@ -23,7 +23,6 @@ public final class ProxyServer: Service {
     /// The Prometheus registry `/metrics` exports: the cache's `llm_cache_*`
     /// metrics and the proxy's `llm_cache_proxy_*` metrics.
     public let registry: PrometheusCollectorRegistry
-    let semantic: (any SemanticLookup)?
     let logger: Logger
     let onListening: @Sendable (_ port: Int) async -> Void
     let metrics: ProxyMetrics
@@ -35,23 +34,25 @@ public final class ProxyServer: Service {
     /// - Parameters:
     ///   - cacheConfiguration: the cache's settings (default TTL, compression,
     ///     sampling); its namespace is replaced per request by tenancy.
-    ///   - semantic: where semantic matches are looked up; `nil` (the default)
-    ///     serves exact matches only, whatever ``ProxyConfiguration/semantic`` says.
+    ///   - semantic: the semantic tier answering requests that mean the same as
+    ///     a cached one, per ``ProxyConfiguration/semantic`` and each request's
+    ///     `X-Cache-Semantic`; it is rebuilt from `store` when the server starts.
+    ///     `nil` (the default) serves exact matches only, whatever the
+    ///     configuration and headers say.
     ///   - onListening: called once the server accepts connections, with the
     ///     port it listens on (the one picked when the configured port is 0).
     public init(
         configuration: ProxyConfiguration,
         store: any CacheStore,
         cacheConfiguration: LLMCache.Configuration = LLMCache.Configuration(),
-        semantic: (any SemanticLookup)? = nil,
+        semantic: SemanticCache? = nil,
         logger: Logger = Logger(label: "llm-cache.serve"),
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        self.cache = LLMCache(store: store, configuration: cacheConfiguration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
-        self.semantic = semantic
+        self.cache = LLMCache(store: store, semantic: semantic, configuration: cacheConfiguration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
         self.logger = logger
         self.onListening = onListening
         self.metrics = ProxyMetrics(registry: registry)
@@ -61,6 +62,16 @@ public final class ProxyServer: Service {
 
     /// Serves until the task is cancelled or the service group shuts down.
     public func run() async throws {
+        if let semantic = cache.semantic {
+            // The store outlives processes; its vectors come back before the first request.
+            let start = ContinuousClock.now
+            do {
+                let indexed = try await semantic.rebuild(from: cache.store)
+                logger.info("semantic index rebuilt", metadata: ["vectors": "\(indexed)", "seconds": "\((ContinuousClock.now - start).seconds)"])
+            } catch {
+                logger.warning("semantic index not rebuilt; earlier answers are served by exact match only", metadata: ["error": "\(error)"])
+            }
+        }
         let client = Upstream.makeClient(configuration.upstream)
         let handlers = ProxyHandlers(server: self, upstream: Upstream(client: client, configuration: configuration.upstream, logger: logger))
         let router = Router()

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import LLMCache
+import LLMCacheEmbeddings
+import LLMCacheRedis
 import LLMCacheServer
+import LLMCacheVectorIndex
 import Logging
 import ServiceLifecycle
 
@@ -14,6 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             answered from the cache (X-Cache: HIT); misses go to the upstream with the caller's \
             own Authorization header. Each API key gets its own namespace unless \
             --shared-namespace is given.
+
+            The embedded default needs no other service: a SQLite file, and semantic matching \
+            with the native all-MiniLM-L6-v2 model (installed by make run). With --redis, \
+            entries live in Redis behind an in-process memory tier, so every proxy sharing \
+            that Redis shares the cache and sees each other's invalidations.
 
             Every option can also be set by an environment variable (shown with each option) \
             or in a JSON file given with --config, whose keys are the option names with \
@@ -35,11 +43,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The upstream API root including /v1, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1. Env LLMCACHE_UPSTREAM. Default https://api.openai.com/v1.")
     var upstream: String?
 
-    @Option(help: "Where entries live: memory or sqlite:PATH. Env LLMCACHE_STORE. Default sqlite:./llm-cache.sqlite.")
+    @Option(help: "Where entries live: memory or sqlite:PATH. Env LLMCACHE_STORE. Default sqlite:./llm-cache.sqlite; not used with --redis.")
     var store: String?
 
-    @Option(help: "A shared Redis store, redis://HOST:PORT. Env LLMCACHE_REDIS. Not in this build yet: the Redis store ships separately.")
+    @Option(help: "Keep entries in Redis, shared by every proxy pointing at it, behind a memory tier kept coherent by pub/sub: redis://[user:password@]HOST:PORT[/DB] or rediss:// for TLS. Env LLMCACHE_REDIS. Replaces --store.")
     var redis: String?
+
+    @Option(help: "The prefix of every Redis key, so several caches can share one Redis. Env LLMCACHE_REDIS_PREFIX. Default llmcache:.")
+    var redisPrefix: String?
+
+    @Option(help: "The byte budget of the memory tier in front of Redis, in MiB. Env LLMCACHE_MEMORY_MB. Default 256.")
+    var memoryMb: Int?
 
     @Option(help: "The bearer token of the admin API (/admin/...); without one the admin API is disabled. Env LLMCACHE_ADMIN_TOKEN.")
     var adminToken: String?
@@ -47,11 +61,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Put every caller's entries in this one namespace instead of one per API key. Only for deployments where all callers may see all answers. Env LLMCACHE_SHARED_NAMESPACE.")
     var sharedNamespace: String?
 
-    @Option(help: "Semantic matching after an exact miss: on or off. Env LLMCACHE_SEMANTIC. Default off. Not served by the proxy yet: 'on' is accepted and logs a warning.")
+    @Option(help: "Semantic matching after an exact miss (X-Cache: SEMANTIC-HIT): on or off; a request can still opt in or out with X-Cache-Semantic. Env LLMCACHE_SEMANTIC. Default on when the model is installed, else off with a warning; 'on' without the model is an error that says how to install it.")
     var semantic: String?
 
-    @Option(help: "The least cosine similarity (0 < T <= 1) of a semantic match. Env LLMCACHE_THRESHOLD. Default 0.85, the semantic cache's default.")
+    @Option(help: "The least cosine similarity (0 < T <= 1) of a semantic match. Env LLMCACHE_THRESHOLD. Default 0.85, the semantic cache's default (see docs/SEMANTIC.md for how it was chosen).")
     var threshold: Double?
+
+    @Option(name: .customLong("model-dir"), help: ArgumentHelp("The all-MiniLM-L6-v2 folder for semantic matching. Env LLMCACHE_MODEL_DIR. Default ${XDG_CACHE_HOME:-~/.cache}/llm-cache/models/all-MiniLM-L6-v2, where scripts/install-model.sh puts it.", valueName: "dir"))
+    var modelDir: String?
 
     @Option(help: "Seconds an answer is kept unless the request sends X-Cache-TTL. Env LLMCACHE_TTL. Default 604800 (7 days).")
     var ttl: Int?
@@ -82,24 +99,55 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "llm-cache.serve")
-        if settings.semantic {
-            logger.warning("semantic caching is not in this build yet; serving exact matches only (X-Cache-Semantic headers are still validated)")
+        var services: [any Service] = []
+        let store: any CacheStore
+        let storeDescription: String
+        if let redis = settings.redis {
+            let client = try RedisClient(configuration: redis, logger: logger)
+            let tiered = TieredStore(memory: MemoryStore(configuration: .init(maximumBytes: settings.memoryBytes)), redis: try RedisStore(client: client, configuration: .init(keyPrefix: settings.redisPrefix)), logger: logger)
+            services += [client, tiered]
+            store = tiered
+            storeDescription = "redis \(redis.tls == nil ? "redis" : "rediss")://\(redis.host):\(redis.port)/\(redis.database) (prefix \(settings.redisPrefix)) behind \(settings.memoryBytes >> 20) MiB of memory"
+        } else {
+            store = try settings.store.openForServing()
+            storeDescription = settings.store.description
         }
-        let store = try settings.store.openForServing()
+        let semantic = try settings.openSemanticTier(logger: logger)
         let host = settings.configuration.host
+        let upstream = settings.configuration.upstream.baseURL
+        let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold)" } ?? "none (exact matches only)"
         let server = ProxyServer(
             configuration: settings.configuration,
             store: store,
             cacheConfiguration: LLMCache.Configuration(defaultTTL: settings.ttl),
+            semantic: semantic,
             logger: logger,
             onListening: { port in
                 // Unbuffered, so a parent process reading the pipe sees it at once.
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+                FileHandle.standardError.write(Data(ServeCommand.banner(host: host, port: port, upstream: upstream, store: storeDescription, model: modelDescription).utf8))
             }
         )
-        logger.info("serving", metadata: ["upstream": "\(settings.configuration.upstream.baseURL)", "store": "\(settings.store)", "tenancy": "\(settings.configuration.tenancy.sharedNamespace.map { "shared namespace \($0)" } ?? "one namespace per credential")", "admin": "\(settings.configuration.admin.token == nil ? "disabled" : "enabled")"])
-        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        services.append(server)
+        logger.info("serving", metadata: ["upstream": "\(upstream)", "store": "\(storeDescription)", "semantic": "\(modelDescription)", "tenancy": "\(settings.configuration.tenancy.sharedNamespace.map { "shared namespace \($0)" } ?? "one namespace per credential")", "admin": "\(settings.configuration.admin.token == nil ? "disabled" : "enabled")"])
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// What `make run` shows a person: where to point a client, and how.
+    static func banner(host: String, port: Int, upstream: String, store: String, model: String) -> String {
+        let address = host.contains(":") ? "[\(host)]" : host
+        return """
+
+            llm-cache proxy ready
+              listening  http://\(address):\(port)/v1   (point an OpenAI client's base_url here)
+              upstream   \(upstream)
+              store      \(store)
+              semantic   \(model)
+              try it     curl -s http://\(address):\(port)/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}]}' -D - -o /dev/null | grep -i x-cache
+
+
+            """
     }
 }
 
@@ -108,11 +156,16 @@ struct ServeSettings {
     var configuration = ProxyConfiguration()
     var store = StoreLocation.sqlite(path: "./llm-cache.sqlite")
     var ttl: Duration = .seconds(7 * 24 * 3600)
-    var semantic = false
+    /// `nil`: on when the model is installed. `true`: on, or an error without the model.
+    var semantic: Bool?
+    var modelDirectory: String?
+    var redis: RedisClient.Configuration?
+    var redisPrefix = "llmcache:"
+    var memoryBytes = 256 << 20
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [
-        "host", "port", "upstream", "store", "redis", "admin_token", "shared_namespace", "semantic", "threshold", "ttl",
+        "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl",
         "max_body_bytes", "upstream_timeout", "connect_timeout", "upstream_connections", "log_level", "prices",
     ]
 
@@ -147,12 +200,27 @@ struct ServeSettings {
             }
             configuration.upstream.baseURL = upstream
         }
-        if let location = try text(command.store, "LLMCACHE_STORE", "store") { store = try StoreLocation(parsing: location) }
-        if let redis = try text(command.redis, "LLMCACHE_REDIS", "redis") {
-            // The Redis store (LLMCacheRedis) is built on its own branch; once it
-            // lands, open it here and put it behind (or instead of) `store`.
-            throw ValidationError("--redis \(redis): this build has no Redis store yet; use --store memory or --store sqlite:PATH")
+        let location = try text(command.store, "LLMCACHE_STORE", "store")
+        if let location { store = try StoreLocation(parsing: location) }
+        if let url = try text(command.redis, "LLMCACHE_REDIS", "redis") {
+            if let location {
+                throw ValidationError("--redis and --store \(location) both name where entries live; give one (with --redis, Redis holds the entries behind a memory tier)")
+            }
+            do {
+                redis = try RedisClient.Configuration(url: url)
+            } catch let error as RedisError {
+                throw ValidationError("--redis: \(error.message)")
+            }
         }
+        if let prefix = try text(command.redisPrefix, "LLMCACHE_REDIS_PREFIX", "redis_prefix") {
+            guard !prefix.isEmpty else { throw ValidationError("--redis-prefix must not be empty: it keeps this cache's keys apart from other data in Redis") }
+            redisPrefix = prefix
+        }
+        if let megabytes = try number(command.memoryMb, "LLMCACHE_MEMORY_MB", "memory_mb", Int.self) {
+            guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("--memory-mb must be between 1 and 1048576, got \(megabytes)") }
+            memoryBytes = megabytes << 20
+        }
+        modelDirectory = try text(command.modelDir, "LLMCACHE_MODEL_DIR", "model_dir")
         configuration.admin.token = try text(command.adminToken, "LLMCACHE_ADMIN_TOKEN", "admin_token")
         if let token = configuration.admin.token, token.count < 16 {
             throw ValidationError("the admin token must be at least 16 characters; generate one with: openssl rand -hex 24")
@@ -165,7 +233,7 @@ struct ServeSettings {
             default: throw ValidationError("--semantic must be on or off, got '\(mode)'")
             }
         }
-        configuration.semantic.enabled = semantic
+        configuration.semantic.enabled = semantic != false
         if let threshold = try number(command.threshold, "LLMCACHE_THRESHOLD", "threshold", Double.self) {
             guard threshold > 0, threshold <= 1 else { throw ValidationError("--threshold must be in (0, 1], got \(threshold)") }
             configuration.semantic.threshold = threshold
@@ -197,6 +265,27 @@ struct ServeSettings {
         if let prices = file["prices"] {
             configuration.prices = try Self.prices(prices)
         }
+    }
+
+    /// The semantic tier, or `nil` when semantic matching is off — or left
+    /// to its default and the model is not installed (a warning says how to
+    /// install it).
+    func openSemanticTier(logger: Logger) throws -> SemanticCache? {
+        guard semantic != false else { return nil }
+        let directory: String
+        do {
+            directory = try ModelLocator().locate(explicit: modelDirectory)
+        } catch let error as CacheError {
+            if semantic == true { throw ValidationError("--semantic on: \(error.message)") }
+            logger.warning("semantic matching is off: \(error.message)")
+            return nil
+        }
+        let embedder = EmbeddingCache(try MiniLMEmbedder(directory: directory))
+        var semanticConfiguration = SemanticCache.Configuration()
+        semanticConfiguration.threshold = Float(configuration.semantic.threshold)
+        return SemanticCache(embedder: embedder, configuration: semanticConfiguration, approximateIndex: { dimension in
+            try HNSWIndex(dimension: dimension)
+        })
     }
 
     static func readFile(_ path: String) throws -> [String: JSONValue] {

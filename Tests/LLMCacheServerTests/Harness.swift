@@ -31,11 +31,14 @@ struct Harness {
     static func run(
         configure: (inout ProxyConfiguration) -> Void = { _ in },
         upstreamDelay: Duration = .zero,
+        semantic: SemanticCache? = nil,
+        directory existing: URL? = nil,
         _ body: (Harness) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llm-cache-proxy-tests-\(UUID().uuidString)")
+        // A directory the caller gives outlives this run, so a test can restart the proxy over the same file.
+        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("llm-cache-proxy-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { if existing == nil { try? FileManager.default.removeItem(at: directory) } }
         let (upstreamPorts, upstreamPort) = AsyncStream<Int>.makeStream()
         // Quiet: stopping the servers at the end of each test logs cancellations.
         var logger = Logger(label: "proxy-tests")
@@ -49,7 +52,7 @@ struct Harness {
             configuration.admin.token = adminToken
             configure(&configuration)
             let (proxyPorts, proxyPort) = AsyncStream<Int>.makeStream()
-            let proxy = ProxyServer(configuration: configuration, store: try SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), logger: logger) { proxyPort.yield($0) }
+            let proxy = ProxyServer(configuration: configuration, store: try SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), semantic: semantic, logger: logger) { proxyPort.yield($0) }
             group.addTask { try await proxy.run() }
             var proxyIterator = proxyPorts.makeAsyncIterator()
             let listening = await proxyIterator.next()!

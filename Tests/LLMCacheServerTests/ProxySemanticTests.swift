@@ -1,0 +1,129 @@
+import Foundation
+import LLMCache
+import LLMCacheEmbeddings
+import LLMCacheServer
+import Testing
+
+/// Semantic matching through the proxy, with the real all-MiniLM-L6-v2 model.
+@Suite("Proxy semantic matching")
+struct ProxySemanticTests {
+    /// The model, loaded once for the suite. When it is not installed this
+    /// throws the locator's error naming scripts/install-model.sh, and the tests fail.
+    static let embedder: Result<MiniLMEmbedder, any Error> = Result { try MiniLMEmbedder() }
+
+    static func tier() throws -> SemanticCache {
+        SemanticCache(embedder: EmbeddingCache(try embedder.get()))
+    }
+
+    static func semanticOn(_ configuration: inout ProxyConfiguration) {
+        configuration.semantic.enabled = true
+    }
+
+    static func content(_ answer: Harness.Answer) -> String? {
+        answer.json?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+    }
+
+    @Test("a paraphrase is a SEMANTIC-HIT that serves the stored answer, with its similarity and the matched key")
+    func paraphraseHits() async throws {
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in
+            let first = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            #expect(first.cache == "MISS")
+            let second = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(second.status == 200)
+            #expect(second.cache == "SEMANTIC-HIT")
+            #expect(Self.content(second) == Self.content(first))
+            #expect(second.headers.first(name: "X-Cache-Key") == first.headers.first(name: "X-Cache-Key"))
+            let similarity = try #require(second.headers.first(name: "X-Cache-Similarity").flatMap(Double.init))
+            #expect(similarity >= 0.85 && similarity < 1)
+            #expect(h.upstream.snapshot.chat == 1)
+
+            // Another tenant never sees this tenant's answers, by meaning either.
+            let other = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"), key: "sk-test-two")
+            #expect(other.cache == "MISS")
+
+            let stats = try await h.admin(.GET, "/admin/stats")
+            #expect(stats.json?["semantic_hits"] == .number(JSONNumber(1)))
+        }
+    }
+
+    @Test("a look-alike that differs in a number is not served")
+    func verifierRejectsDifferentNumber() async throws {
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in
+            _ = try await h.send("/v1/chat/completions", body: Harness.chat("How many days are there in 2024?"))
+            let answer = try await h.send("/v1/chat/completions", body: Harness.chat("How many days are there in 2023?"))
+            #expect(answer.cache == "MISS")
+            #expect(h.upstream.snapshot.chat == 2)
+        }
+    }
+
+    @Test("X-Cache-Semantic turns matching off, on, or sets the threshold per request")
+    func perRequestControl() async throws {
+        // The server does not match by meaning unless a request asks.
+        try await Harness.run(semantic: try Self.tier()) { h in
+            _ = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            let byDefault = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(byDefault.cache == "MISS")
+            let asked = try await h.send("/v1/chat/completions", body: Harness.chat("what is France's capital city?"), headers: [("X-Cache-Semantic", "on")])
+            #expect(asked.cache == "SEMANTIC-HIT")
+            let strict = try await h.send("/v1/chat/completions", body: Harness.chat("tell me the capital of France"), headers: [("X-Cache-Semantic", "threshold=0.999")])
+            #expect(strict.cache == "MISS")
+            let off = try await h.send("/v1/chat/completions", body: Harness.chat("France: what is its capital?"), headers: [("X-Cache-Semantic", "off")])
+            #expect(off.cache == "MISS")
+        }
+    }
+
+    @Test("a streamed request is served a semantic hit as SSE chunks")
+    func streamedSemanticHit() async throws {
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in
+            let first = try await h.send("/v1/chat/completions", body: Harness.chat("Explain what a hash table is", stream: true))
+            #expect(first.cache == "MISS")
+            let second = try await h.send("/v1/chat/completions", body: Harness.chat("explain what a hash table is, please", stream: true))
+            #expect(second.cache == "SEMANTIC-HIT")
+            #expect(second.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true)
+            let events = Harness.events(second.body)
+            #expect(events.count > 3)
+            #expect(events.last.map { String(decoding: $0, as: UTF8.self) } == "[DONE]")
+            #expect(h.upstream.snapshot.chat == 1)
+        }
+    }
+
+    @Test("a reported incorrect hit is not served again by meaning, but still answers its own request")
+    func reportedHitStops() async throws {
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in
+            _ = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            let hit = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(hit.cache == "SEMANTIC-HIT")
+            let key = try #require(hit.headers.first(name: "X-Cache-Key"))
+            let report = try await h.admin(.POST, "/admin/incorrect-hit", body: #"{"key":"\#(key)"}"#)
+            #expect(report.status == 200)
+            let bad = try await h.admin(.POST, "/admin/incorrect-hit", body: #"{"key":"nope"}"#)
+            #expect(bad.status == 400)
+            let again = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(again.cache == "MISS")
+            let exact = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            #expect(exact.cache == "HIT")
+        }
+    }
+
+    @Test("the semantic index is rebuilt from the SQLite file when the proxy restarts")
+    func rebuiltAfterRestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llm-cache-proxy-semantic-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier(), directory: directory) { h in
+            _ = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+        }
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier(), directory: directory) { h in
+            let answer = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(answer.cache == "SEMANTIC-HIT")
+            #expect(h.upstream.snapshot.chat == 0)
+        }
+    }
+
+    @Test("without a semantic tier the admin API says there are no semantic hits to report")
+    func reportWithoutTier() async throws {
+        try await Harness.run { h in
+            let report = try await h.admin(.POST, "/admin/incorrect-hit", body: #"{"key":"\#(String(repeating: "a", count: 64))"}"#)
+            #expect(report.status == 409)
+        }
+    }
+}
