@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import LLMCache
+import LLMCacheEmbeddings
 import LLMCacheFakeUpstream
 import LLMCacheServer
 import Logging
@@ -19,8 +20,11 @@ import NIOCore
 ///   answering exact repeats of one prompt on its `/get` route, same load;
 ///   only with `--gptcache-server` (see docs/PROXY.md for its set-up).
 ///
-/// `proxy.semantic_hit.e2e` is not measured: semantic caching is not in the
-/// proxy yet.
+/// - `proxy.semantic_hit.e2e`: median time of a `SEMANTIC-HIT` over HTTP, one
+///   request at a time, on a second proxy with the native MiniLM model: the
+///   first texts of the labelled paraphrase pairs (`--pairs`) are stored, then
+///   each paraphrase is asked once (a text never embedded before, so the time
+///   includes embedding, search, verification and fetch).
 struct ProxyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
@@ -37,6 +41,9 @@ struct ProxyBench: AsyncParsableCommand {
 
     @Option(help: "wrk connections for the hit figures.")
     var connections = 64
+
+    @Option(help: "Labelled pairs (text_a,text_b,label) whose paraphrases measure semantic hits.")
+    var pairs = "../shared/fixtures/semantic/minimal_pairs.csv"
 
     func run() async throws {
         guard let wrk = Self.which("wrk") else {
@@ -61,9 +68,20 @@ struct ProxyBench: AsyncParsableCommand {
             group.addTask { try await proxy.run() }
             var proxyIterator = proxyPorts.makeAsyncIterator()
             let proxyURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
+            let semanticURL: String?
+            if let tier = try semanticTier() {
+                var configuration = ProxyConfiguration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
+                configuration.semantic.enabled = true
+                let semanticProxy = ProxyServer(configuration: configuration, store: MemoryStore(), semantic: tier, logger: logger) { proxyPort.yield($0) }
+                group.addTask { try await semanticProxy.run() }
+                semanticURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
+            } else {
+                semanticURL = nil
+            }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
+                if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL) }
             } catch {
                 try? await client.shutdown()
                 group.cancelAll()
@@ -206,6 +224,48 @@ struct ProxyBench: AsyncParsableCommand {
             return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
         }
         return .nan
+    }
+
+    /// The semantic tier of the second proxy, or `nil` (with a note) when the
+    /// model or the pairs are missing.
+    func semanticTier() throws -> SemanticCache? {
+        guard FileManager.default.fileExists(atPath: pairs) else {
+            progress("proxy.semantic_hit.e2e skipped: no pairs file at \(pairs) (give --pairs)")
+            return nil
+        }
+        let directory: String
+        do {
+            directory = try ModelLocator().locate()
+        } catch {
+            progress("proxy.semantic_hit.e2e skipped: \(error)")
+            return nil
+        }
+        let embedder = try MiniLMEmbedder(directory: directory, configuration: .init(threads: 1))
+        return SemanticCache(embedder: EmbeddingCache(embedder))
+    }
+
+    func measureSemanticHits(into report: inout BenchReport, client: HTTPClient, proxyURL: String) async throws {
+        let data = try LabelledPairs(csv: String(contentsOfFile: pairs, encoding: .utf8))
+        var duplicates = data.pairs.filter(\.duplicate)
+        if options.quick { duplicates = Array(duplicates.prefix(40)) }
+        func chat(_ text: String) -> String {
+            let body: JSONValue = .object(["model": .string("gpt-4o-mini"), "messages": .array([.object(["role": .string("user"), "content": .string(text)])])])
+            return String(decoding: body.jsonBytes, as: UTF8.self)
+        }
+        progress("semantic hits: \(duplicates.count) paraphrase pairs, one request at a time")
+        let url = proxyURL + "/v1/chat/completions"
+        for text in Set(duplicates.map(\.textA)) { _ = try await Self.post(client, url, body: chat(text)) }
+        var latencies: [Double] = []
+        var asked = 0
+        for text in Set(duplicates.map(\.textB)) where !duplicates.contains(where: { $0.textA == text }) {
+            asked += 1
+            var outcome: String?
+            let milliseconds = try await Self.timed { outcome = try await Self.post(client, url, body: chat(text)).cache }
+            if outcome == "SEMANTIC-HIT" { latencies.append(milliseconds) }
+        }
+        guard !latencies.isEmpty else { throw ValidationError("none of \(asked) paraphrases was a semantic hit") }
+        report.add("proxy.semantic_hit.e2e", Self.median(latencies), "ms")
+        report.add("proxy.semantic_hit.rate", Double(latencies.count) / Double(asked), "ratio")
     }
 
     static func post(_ client: HTTPClient, _ url: String, body: String) async throws -> (cache: String?, body: String) {
