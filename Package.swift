@@ -40,6 +40,8 @@ let package = Package(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Half-precision-weight matrix products for short sentences (AVX-512, chosen at run time).
+        .target(name: "CKernels"),
         .target(
             name: "LLMCache",
             dependencies: [
@@ -54,7 +56,7 @@ let package = Package(
         .target(name: "LLMCacheVectorIndex", dependencies: ["LLMCache", "CHNSW"]),
         .target(
             name: "LLMCacheEmbeddings",
-            dependencies: ["LLMCache", "CBLAS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LLMCache", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "LLMCacheSQLite",

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 import LLMCache
 
@@ -41,7 +42,19 @@ final class BertModel: @unchecked Sendable {
         var outputNormBias: UnsafePointer<Float>
     }
 
+    /// The dense weights of one layer in half precision, transposed (see
+    /// `ck_transpose_to_half`), for passes of fewer than ``narrowRows`` tokens.
+    struct HalfLayer {
+        var qkv: UnsafePointer<UInt16>
+        var attentionOutput: UnsafePointer<UInt16>
+        var intermediate: UnsafePointer<UInt16>
+        var output: UnsafePointer<UInt16>
+    }
+
     let configuration: BertConfiguration
+    /// One per layer when half-precision weights are in use, else `nil`.
+    let halfWeights: [HalfLayer]?
+    private let halfStorage: UnsafeMutablePointer<UInt16>?
     private let file: SafeTensorsFile
     private let fusedStorage: UnsafeMutablePointer<Float>
     private let wordEmbeddings: UnsafePointer<Float>
@@ -51,7 +64,7 @@ final class BertModel: @unchecked Sendable {
     private let embeddingNormBias: UnsafePointer<Float>
     private let layers: [Layer]
 
-    init(file: SafeTensorsFile, configuration: BertConfiguration) throws {
+    init(file: SafeTensorsFile, configuration: BertConfiguration, halfWeights useHalf: Bool = false) throws {
         self.file = file
         self.configuration = configuration
         let hidden = configuration.hiddenSize
@@ -104,10 +117,38 @@ final class BertModel: @unchecked Sendable {
         }
         fusedStorage = storage
         self.layers = layers
+
+        // Every output width must be a multiple of the kernels' 32 columns.
+        if useHalf, hidden % 32 == 0, inner % 32 == 0 {
+            let perLayer = 3 * hidden * hidden + hidden * hidden + 2 * inner * hidden
+            let half = UnsafeMutablePointer<UInt16>.allocate(capacity: perLayer * layers.count)
+            var converted: [HalfLayer] = []
+            for (index, layer) in layers.enumerated() {
+                var next = half + index * perLayer
+                func convert(_ weight: UnsafePointer<Float>, outputs: Int, inner: Int) -> UnsafePointer<UInt16> {
+                    let out = next
+                    ck_transpose_to_half(weight, Int32(outputs), Int32(inner), out)
+                    next += outputs * inner
+                    return UnsafePointer(out)
+                }
+                converted.append(HalfLayer(
+                    qkv: convert(layer.qkvWeight, outputs: 3 * hidden, inner: hidden),
+                    attentionOutput: convert(layer.attentionOutputWeight, outputs: hidden, inner: hidden),
+                    intermediate: convert(layer.intermediateWeight, outputs: inner, inner: hidden),
+                    output: convert(layer.outputWeight, outputs: hidden, inner: inner)
+                ))
+            }
+            halfStorage = half
+            halfWeights = converted
+        } else {
+            halfStorage = nil
+            halfWeights = nil
+        }
     }
 
     deinit {
         fusedStorage.deallocate()
+        halfStorage?.deallocate()
     }
 
     /// Floats of scratch that ``encode(_:into:)`` needs for `tokenCount` packed
@@ -159,10 +200,13 @@ final class BertModel: @unchecked Sendable {
         layerNorm(current, rows: t, width: hidden, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: epsilon)
 
         let scale = 1 / Float(headSize).squareRoot()
-        for layer in layers {
+        // Few tokens: every weight is read once per pass, so half the bytes is half the time.
+        let half = t < Self.narrowRows ? halfWeights : nil
+        for (index, layer) in layers.enumerated() {
+            let halfLayer = half?[index]
             // Q, K and V of every token in one product.
             fillRows(qkv, rows: t, width: 3 * hidden, with: layer.qkvBias)
-            multiply(current, rows: t, inner: hidden, by: layer.qkvWeight, outputs: 3 * hidden, into: qkv, accumulate: true)
+            multiply(current, rows: t, inner: hidden, by: layer.qkvWeight, half: halfLayer?.qkv, outputs: 3 * hidden, into: qkv, accumulate: true)
 
             // Attention within each sequence, per head.
             var start = 0
@@ -192,16 +236,16 @@ final class BertModel: @unchecked Sendable {
 
             // Attention output projection on top of the residual, then LayerNorm.
             addRows(current, bias: layer.attentionOutputBias, rows: t, width: hidden, into: other)
-            multiply(context, rows: t, inner: hidden, by: layer.attentionOutputWeight, outputs: hidden, into: other, accumulate: true)
+            multiply(context, rows: t, inner: hidden, by: layer.attentionOutputWeight, half: halfLayer?.attentionOutput, outputs: hidden, into: other, accumulate: true)
             layerNorm(other, rows: t, width: hidden, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
             swap(&current, &other)
 
             // Feed-forward: hidden → inner with GELU → hidden, residual, LayerNorm.
             fillRows(intermediate, rows: t, width: inner, with: layer.intermediateBias)
-            multiply(current, rows: t, inner: hidden, by: layer.intermediateWeight, outputs: inner, into: intermediate, accumulate: true)
+            multiply(current, rows: t, inner: hidden, by: layer.intermediateWeight, half: halfLayer?.intermediate, outputs: inner, into: intermediate, accumulate: true)
             gelu(intermediate, count: t * inner)
             addRows(current, bias: layer.outputBias, rows: t, width: hidden, into: other)
-            multiply(intermediate, rows: t, inner: inner, by: layer.outputWeight, outputs: hidden, into: other, accumulate: true)
+            multiply(intermediate, rows: t, inner: inner, by: layer.outputWeight, half: halfLayer?.output, outputs: hidden, into: other, accumulate: true)
             layerNorm(other, rows: t, width: hidden, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
             swap(&current, &other)
         }
@@ -243,11 +287,18 @@ final class BertModel: @unchecked Sendable {
     /// matrix" path, which reads operands in place, so narrow products are
     /// issued as blocks of `columnBlock` output columns. Measured on the
     /// benchmark machine: ~30% less time for an 11-token sentence.
+    ///
+    /// With `half` (the same weight from ``halfWeights``), the product runs in
+    /// the half-precision-weight kernel instead.
     @inline(__always)
     private func multiply(
-        _ input: UnsafePointer<Float>, rows: Int, inner: Int, by weight: UnsafePointer<Float>, outputs: Int,
+        _ input: UnsafePointer<Float>, rows: Int, inner: Int, by weight: UnsafePointer<Float>, half: UnsafePointer<UInt16>?, outputs: Int,
         into output: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
+        if let half {
+            ck_gemm_half_weights(Int32(rows), Int32(outputs), Int32(inner), input, Int32(inner), half, output, Int32(outputs), accumulate ? 1 : 0)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         if rows < Self.narrowRows, outputs % Self.columnBlock == 0 {
             for start in stride(from: 0, to: outputs, by: Self.columnBlock) {

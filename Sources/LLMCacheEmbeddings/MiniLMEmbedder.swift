@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 import LLMCache
 import Logging
@@ -34,18 +35,37 @@ public final class MiniLMEmbedder: Embedder {
         public var blasThreads: Int?
         /// Where diagnostics go; a logger labelled `llm-cache.embeddings` by default.
         public var logger: Logger
+        /// How the weights are kept for short inputs. ``WeightPrecision/automatic`` by default.
+        public var weights: WeightPrecision
+
+        /// The precision of the weights used for passes of a few tokens (a short
+        /// sentence), where the time goes to reading every weight once.
+        public enum WeightPrecision: Sendable, Hashable {
+            /// ``half`` where its kernels run at full speed (a CPU with AVX-512,
+            /// FMA and F16C, and an optimised build), else ``single``.
+            case automatic
+            /// The model's own single-precision weights, through OpenBLAS.
+            case single
+            /// A second copy of the dense weights in half precision (about 21 MB),
+            /// read by AVX-512 kernels: about twice as fast for a short sentence.
+            /// Arithmetic stays in single precision; embeddings move by a cosine
+            /// below 1e-6. Falls back to ``single`` on CPUs without AVX-512.
+            case half
+        }
 
         /// The defaults as documented on each property, with any of them overridden.
         public init(
             threads: Int = ProcessInfo.processInfo.activeProcessorCount,
             maximumTokensPerPass: Int = 2048,
             blasThreads: Int? = 1,
-            logger: Logger = Logger(label: "llm-cache.embeddings")
+            logger: Logger = Logger(label: "llm-cache.embeddings"),
+            weights: WeightPrecision = .automatic
         ) {
             self.threads = threads
             self.maximumTokensPerPass = maximumTokensPerPass
             self.blasThreads = blasThreads
             self.logger = logger
+            self.weights = weights
         }
     }
 
@@ -57,6 +77,9 @@ public final class MiniLMEmbedder: Embedder {
     public let directory: String
     /// The configuration in force.
     public let configuration: Configuration
+    /// Whether short inputs are multiplied by half-precision weights (see
+    /// ``Configuration/WeightPrecision``).
+    public var usesHalfPrecisionWeights: Bool { model.halfWeights != nil }
 
     let tokenizer: WordPieceTokenizer
     let model: BertModel
@@ -85,14 +108,20 @@ public final class MiniLMEmbedder: Embedder {
             throw CacheError(.corruptData, "\(folder)/vocab.txt has ids up to \(largest) but the model embeds only \(bert.vocabularySize); the files do not belong together, reinstall with scripts/install-model.sh")
         }
         let file = try SafeTensorsFile(path: folder + "/model.safetensors")
-        self.model = try BertModel(file: file, configuration: bert)
+        let halfWeights: Bool
+        switch configuration.weights {
+        case .automatic: halfWeights = ck_half_kernels_fast() != 0
+        case .single: halfWeights = false
+        case .half: halfWeights = ck_half_kernels_supported() != 0
+        }
+        self.model = try BertModel(file: file, configuration: bert, halfWeights: halfWeights)
         self.tokenizer = tokenizer
         self.directory = folder
         self.configuration = configuration
         if let blasThreads = configuration.blasThreads {
             openblas_set_num_threads(Int32(blasThreads))
         }
-        configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)"])
+        configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)", "half-precision weights": "\(halfWeights)"])
     }
 
     /// The token ids of `text` as the model sees them: `[CLS]`, word pieces,

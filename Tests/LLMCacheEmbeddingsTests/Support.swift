@@ -51,6 +51,13 @@ enum Fixtures {
     }
 
     private static let shared: Result<MiniLMEmbedder, any Error> = Result { try MiniLMEmbedder() }
+
+    /// The model with half-precision weights for short inputs, whatever the build.
+    static func halfPrecisionEmbedder() throws -> MiniLMEmbedder {
+        try half.get()
+    }
+
+    private static let half: Result<MiniLMEmbedder, any Error> = Result { try MiniLMEmbedder(configuration: .init(weights: .half)) }
 }
 
 /// The cosine of two vectors.
