@@ -25,6 +25,8 @@ import NIOCore
 ///   first texts of the labelled paraphrase pairs (`--pairs`) are stored, then
 ///   each paraphrase is asked once (a text never embedded before, so the time
 ///   includes embedding, search, verification and fetch).
+/// - `proxy.miss.semantic_latency`: median time of a miss through that proxy
+///   (embedding included), to compare with `proxy.miss.proxied_latency`.
 struct ProxyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
@@ -266,6 +268,17 @@ struct ProxyBench: AsyncParsableCommand {
         guard !latencies.isEmpty else { throw ValidationError("none of \(asked) paraphrases was a semantic hit") }
         report.add("proxy.semantic_hit.e2e", Self.median(latencies), "ms")
         report.add("proxy.semantic_hit.rate", Double(latencies.count) / Double(asked), "ratio")
+
+        // A miss with semantic matching on also embeds the prompt before it
+        // can know it is a miss: what that costs on top of the exact-only miss.
+        var misses: [Double] = []
+        for index in 0..<(options.quick ? 40 : 200) {
+            let unique = String(decoding: sampleChatRequest(variant: 2_000_000 + index), as: UTF8.self)
+            var outcome: String?
+            let milliseconds = try await Self.timed { outcome = try await Self.post(client, url, body: unique).cache }
+            if outcome == "MISS" { misses.append(milliseconds) }
+        }
+        report.add("proxy.miss.semantic_latency", Self.median(misses), "ms")
     }
 
     static func post(_ client: HTTPClient, _ url: String, body: String) async throws -> (cache: String?, body: String) {
