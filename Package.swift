@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "LLMCacheRedisTests",
             dependencies: [
-                "LLMCacheRedis", "LLMCache", "LLMCacheConformance",
+                "LLMCacheRedis", "LLMCache", "LLMCacheConformance", "LLMCacheEmbeddings",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

@@ -99,5 +99,23 @@ curl -s -o /dev/null -H "Authorization: Bearer $token" -d '{"all":true}' "$proxy
 after="$(x_cache "$proxy_b")"
 [ "$after" = "MISS" ]; result "redis: an invalidation through one proxy reaches the other" $? "got $after"
 
+# Two proxies with semantic matching on, sharing the same redis-server under
+# another prefix: an answer one stores is served by meaning through the other,
+# which learns of its vector from the semantic feed (no restart).
+start "$work/proxy-c" "$bin" serve --port 0 --upstream "$upstream/v1" --redis "redis://127.0.0.1:$redis_port" --redis-prefix "semantic-check:" --admin-token "$token" --semantic on || exit 1
+proxy_c="$url"
+start "$work/proxy-d" "$bin" serve --port 0 --upstream "$upstream/v1" --redis "redis://127.0.0.1:$redis_port" --redis-prefix "semantic-check:" --admin-token "$token" --semantic on || exit 1
+proxy_d="$url"
+curl -s -o /dev/null "${auth[@]}" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital city of France?"}]}' "$proxy_c/v1/chat/completions"
+paraphrase='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"whats the capital of France?"}]}'
+semantic_headers=""
+for _ in $(seq 1 50); do
+  semantic_headers="$(curl -s -D - -o /dev/null "${auth[@]}" -H 'Cache-Control: no-store' -d "$paraphrase" "$proxy_d/v1/chat/completions" | tr -d '\r')"
+  grep -qi '^X-Cache: SEMANTIC-HIT' <<<"$semantic_headers" && break
+  sleep 0.2
+done
+grep -qi '^X-Cache: SEMANTIC-HIT' <<<"$semantic_headers"
+result "redis: an answer stored through one proxy is a SEMANTIC-HIT through another" $? "$semantic_headers"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

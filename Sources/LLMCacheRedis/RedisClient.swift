@@ -132,6 +132,32 @@ public final class RedisClient: Sendable, Service {
         return try await body(connection)
     }
 
+    /// Opens a connection of the caller's own, outside the pool, for commands
+    /// that block (`XREAD BLOCK`, `BLPOP`): a blocked shared connection would
+    /// hold up every command pipelined behind it, and a leased one would count
+    /// against ``Configuration/Pool-swift.struct/leasedConnections`` for as long
+    /// as it is kept. The caller closes it with ``RedisConnection/close()``;
+    /// ``shutdown()`` does not.
+    ///
+    /// - Parameter commandTimeout: how long a reply may take on this connection;
+    ///   default ``Configuration/Timeouts-swift.struct/command``. A blocking
+    ///   command needs its blocking time plus a margin.
+    /// - Throws: ``RedisError`` when the server cannot be reached, as ``send(_:)-(RedisCommand)`` does.
+    public func dedicatedConnection(commandTimeout: Duration? = nil) async throws(RedisError) -> RedisConnection {
+        var configuration = self.configuration
+        if let commandTimeout {
+            guard commandTimeout > .zero else {
+                throw RedisError(.invalidConfiguration, "a dedicated connection's command timeout must be positive, got \(commandTimeout)")
+            }
+            configuration.timeouts.command = commandTimeout
+        }
+        let sslContext = self.sslContext
+        let group = self.group
+        return try await guarded { () throws(RedisError) in
+            try await RedisConnection.connect(configuration: configuration, sslContext: sslContext, group: group)
+        }
+    }
+
     private func guarded<Result>(_ body: (RedisConnection) async throws(RedisError) -> Result) async throws(RedisError) -> Result {
         try await guarded { () throws(RedisError) -> Result in
             try await body(try await pool.shared())

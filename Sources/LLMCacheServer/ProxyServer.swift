@@ -16,6 +16,17 @@ import ServiceLifecycle
 /// A ServiceLifecycle `Service`: run it in a `ServiceGroup`, or call
 /// ``run()`` directly and cancel the task to stop. Thread-safe.
 public final class ProxyServer: Service {
+    /// How the semantic index is filled when the server starts.
+    public enum SemanticIndexLoading: Sendable {
+        /// ``run()`` rebuilds it from the store before it listens. The default.
+        case rebuildFromStore
+        /// Something else rebuilds it and keeps it current, such as
+        /// LLMCacheRedis's `SemanticIndexFollower` for a store shared by a
+        /// fleet; ``run()`` awaits `ready` before it listens, so the first
+        /// request already sees the index, and does not build it a second time.
+        case external(ready: @Sendable () async -> Void)
+    }
+
     /// The settings this server was made with.
     public let configuration: ProxyConfiguration
     /// The cache the server answers from.
@@ -28,6 +39,7 @@ public final class ProxyServer: Service {
     let metrics: ProxyMetrics
     let tenants: TenantNamespace
     let adminToken: AdminToken?
+    let semanticIndexLoading: SemanticIndexLoading
 
     /// Creates a server over `store`.
     ///
@@ -39,6 +51,8 @@ public final class ProxyServer: Service {
     ///     `X-Cache-Semantic`; it is rebuilt from `store` when the server starts.
     ///     `nil` (the default) serves exact matches only, whatever the
     ///     configuration and headers say.
+    ///   - semanticIndex: how the semantic index is filled at start; default
+    ///     ``SemanticIndexLoading/rebuildFromStore``.
     ///   - onListening: called once the server accepts connections, with the
     ///     port it listens on (the one picked when the configured port is 0).
     public init(
@@ -46,6 +60,7 @@ public final class ProxyServer: Service {
         store: any CacheStore,
         cacheConfiguration: LLMCache.Configuration = LLMCache.Configuration(),
         semantic: SemanticCache? = nil,
+        semanticIndex: SemanticIndexLoading = .rebuildFromStore,
         logger: Logger = Logger(label: "llm-cache.serve"),
         onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
@@ -58,11 +73,14 @@ public final class ProxyServer: Service {
         self.metrics = ProxyMetrics(registry: registry)
         self.tenants = TenantNamespace(shared: configuration.tenancy.sharedNamespace)
         self.adminToken = configuration.admin.token.map(AdminToken.init)
+        self.semanticIndexLoading = semanticIndex
     }
 
     /// Serves until the task is cancelled or the service group shuts down.
     public func run() async throws {
-        if let semantic = cache.semantic {
+        if case .external(let ready) = semanticIndexLoading, cache.semantic != nil {
+            await ready()
+        } else if let semantic = cache.semantic {
             // The store outlives processes; its vectors come back before the first request.
             let start = ContinuousClock.now
             do {

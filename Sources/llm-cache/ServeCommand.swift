@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
             The embedded default needs no other service: a SQLite file, and semantic matching \
             with the native all-MiniLM-L6-v2 model (installed by make run). With --redis, \
             entries live in Redis behind an in-process memory tier, so every proxy sharing \
-            that Redis shares the cache and sees each other's invalidations.
+            that Redis shares the cache, its semantic index (kept in step through a Redis stream) \
+            and each other's invalidations.
 
             Every option can also be set by an environment variable (shown with each option) \
             or in a JSON file given with --config, whose keys are the option names with \
@@ -102,17 +103,25 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = []
         let store: any CacheStore
         let storeDescription: String
+        let semantic = try settings.openSemanticTier(logger: logger)
+        var semanticIndex = ProxyServer.SemanticIndexLoading.rebuildFromStore
         if let redis = settings.redis {
             let client = try RedisClient(configuration: redis, logger: logger)
-            let tiered = TieredStore(memory: MemoryStore(configuration: .init(maximumBytes: settings.memoryBytes)), redis: try RedisStore(client: client, configuration: .init(keyPrefix: settings.redisPrefix)), logger: logger)
+            let tiered = TieredStore(memory: MemoryStore(configuration: .init(maximumBytes: settings.memoryBytes)), redis: try RedisStore(client: client, configuration: .init(keyPrefix: settings.redisPrefix), logger: logger), logger: logger)
             services += [client, tiered]
+            if let semantic {
+                // Every proxy's index follows what the others store and invalidate;
+                // the follower also does the start-up rebuild.
+                let follower = try SemanticIndexFollower(semantic: semantic, store: tiered, logger: logger)
+                services.append(follower)
+                semanticIndex = .external(ready: { await follower.waitUntilReady() })
+            }
             store = tiered
             storeDescription = "redis \(redis.tls == nil ? "redis" : "rediss")://\(redis.host):\(redis.port)/\(redis.database) (prefix \(settings.redisPrefix)) behind \(settings.memoryBytes >> 20) MiB of memory"
         } else {
             store = try settings.store.openForServing()
             storeDescription = settings.store.description
         }
-        let semantic = try settings.openSemanticTier(logger: logger)
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL
         let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold)" } ?? "none (exact matches only)"
@@ -121,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
             store: store,
             cacheConfiguration: LLMCache.Configuration(defaultTTL: settings.ttl),
             semantic: semantic,
+            semanticIndex: semanticIndex,
             logger: logger,
             onListening: { port in
                 // Unbuffered, so a parent process reading the pipe sees it at once.

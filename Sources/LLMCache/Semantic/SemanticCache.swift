@@ -219,6 +219,27 @@ public final class SemanticCache: Sendable {
         return added
     }
 
+    /// Makes the index agree with `store`: indexes every entry that carries a
+    /// vector (as ``rebuild(from:)`` does), then drops the vectors that were
+    /// indexed before the call and whose entries the store no longer holds
+    /// with one. Vectors added while it runs are kept. For a process that may
+    /// have missed removals made by others, such as a follower of a shared
+    /// store back from an outage.
+    @discardableResult
+    public func resynchronize(with store: any CacheStore) async throws -> (indexed: Int, dropped: Int) {
+        let before = state.withLock { Set($0.indexed.keys) }
+        var seen = Set<CacheKey>()
+        for try await entry in store.entries() where entry.semantic != nil {
+            add(entry)
+            seen.insert(entry.key)
+        }
+        var dropped = 0
+        for key in before.subtracting(seen) where remove(key) {
+            dropped += 1
+        }
+        return (seen.count, dropped)
+    }
+
     /// Keeps the index in step with evictions, expirations and invalidations
     /// published by `store`, until the returned task is cancelled.
     public func follow(_ store: any CacheStore) -> Task<Void, Never> {

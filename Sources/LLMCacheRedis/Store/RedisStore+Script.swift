@@ -8,8 +8,14 @@ extension RedisStore {
     /// and is not supported.
     ///
     /// Operations:
-    /// - `set hex expireAtMs|'' createdMs namespace weight raw ntags tags... field value ...`
-    /// - `del hex` → 1 if an entry was removed
+    /// - `set hex expireAtMs|'' createdMs namespace weight raw semantic(0|1) sender feedLength ntags tags... field value ...`
+    /// - `del hex sender feedLength` → 1 if an entry was removed
+    ///
+    /// `set` and `del` append to the semantic feed (`P semantic`, trimmed to
+    /// about `feedLength` messages; 0 writes nothing): `add` when the entry
+    /// stored has a semantic record, `del` when an entry that had one is
+    /// deleted or replaced by one without. Writing both in one script keeps
+    /// the feed from ever disagreeing with the entries.
     /// - `batch mode arg indexKey indexKind hex...` (mode `model`: hex model pairs)
     ///   → {removed, kept}; at most one batch of entries, so Redis is never
     ///   blocked for long
@@ -65,6 +71,12 @@ extension RedisStore {
       return 1
     end
 
+    local function feed(sender, length, kind, hex)
+      if length ~= '0' then
+        redis.call('XADD', p .. 'semantic', 'MAXLEN', '~', length, '*', 'op', kind, 'from', sender, 'k', hex)
+      end
+    end
+
     local function reap(limit)
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -82,17 +94,18 @@ extension RedisStore {
 
     if op == 'set' then
       local hex, expireAt, ns = ARGV[3], ARGV[4], ARGV[6]
-      local weight, raw, ntags = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-      if remove(hex) == 0 then settle(hex) end
+      local weight, raw, ntags = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[12])
       local ek = p .. 'e:' .. hex
+      local hadVector = ARGV[11] ~= '0' and redis.call('HEXISTS', ek, 's') == 1
+      if remove(hex) == 0 then settle(hex) end
       local fields, meta = {}, {weight, raw, ns}
-      for i = 10, 9 + ntags do
+      for i = 13, 12 + ntags do
         fields[#fields + 1] = 't:' .. ARGV[i]
         fields[#fields + 1] = ''
         meta[#meta + 1] = ARGV[i]
         redis.call('SADD', p .. 'tag:' .. ARGV[i], hex)
       end
-      for i = 10 + ntags, #ARGV do fields[#fields + 1] = ARGV[i] end
+      for i = 13 + ntags, #ARGV do fields[#fields + 1] = ARGV[i] end
       redis.call('HSET', ek, unpack(fields))
       redis.call('SADD', p .. 'ns:' .. ns, hex)
       redis.call('SADD', p .. 'nss', ns)
@@ -103,12 +116,15 @@ extension RedisStore {
         redis.call('HSET', expmeta, hex, cmsgpack.pack(meta))
       end
       account(1, weight, raw)
+      if ARGV[9] == '1' then feed(ARGV[10], ARGV[11], 'add', hex) elseif hadVector then feed(ARGV[10], ARGV[11], 'del', hex) end
       reap(8)
       flush()
       return 1
     elseif op == 'del' then
+      local hadVector = ARGV[5] ~= '0' and redis.call('HEXISTS', p .. 'e:' .. ARGV[3], 's') == 1
       local removed = remove(ARGV[3])
       if removed == 0 then settle(ARGV[3]) end
+      if hadVector then feed(ARGV[4], ARGV[5], 'del', ARGV[3]) end
       flush()
       return removed
     elseif op == 'batch' then

@@ -16,6 +16,11 @@ import Synchronization
 /// than a few milliseconds however many entries go. See docs/REDIS.md for the
 /// key layout and record format.
 ///
+/// Every change to the set of entries that carry a semantic vector is also
+/// appended to a stream, the semantic feed (see ``Configuration/SemanticFeed-swift.struct``),
+/// which ``SemanticIndexFollower`` reads to keep each process's semantic index
+/// in step with the others'.
+///
 /// Redis keeps the time: entries expire on the server's clock. Reads also
 /// check `expiresAt` against the store's clock, so an entry is never served at
 /// or after its expiry instant.
@@ -37,11 +42,36 @@ public final class RedisStore: CacheStore {
         /// script call). Smaller keeps each Redis pause shorter; 128 keeps a
         /// batch to a few milliseconds even on a busy machine. Default 128.
         public var batchSize: Int
+        /// The stream of semantic index changes. See ``SemanticFeed-swift.struct``.
+        public var semanticFeed: SemanticFeed
 
-        public init(keyPrefix: String = "llmcache:", maximumEntryWeight: Int = 8 << 20, batchSize: Int = 128) {
+        /// The semantic feed: the stream `<prefix>semantic`, to which the store
+        /// appends, in the same script as the write, an `add` for every entry
+        /// stored with a semantic record and a `del` for every such entry
+        /// deleted or replaced by one without; and an `inv` message after each
+        /// invalidation. ``SemanticIndexFollower`` reads it.
+        public struct SemanticFeed: Sendable {
+            /// Whether the store writes the feed. Default `true`. Turn it off
+            /// only where no process follows it (nothing else changes).
+            public var isEnabled: Bool
+            /// About how many messages the stream keeps (`XADD MAXLEN ~`): a
+            /// follower that was away for more messages than this rebuilds its
+            /// index from the store instead of catching up. A message is about
+            /// 100 bytes, so the default 100,000 costs some 10 MB of Redis
+            /// memory — a few percent of the entries whose vectors it describes.
+            public var maximumLength: Int
+
+            public init(isEnabled: Bool = true, maximumLength: Int = 100_000) {
+                self.isEnabled = isEnabled
+                self.maximumLength = maximumLength
+            }
+        }
+
+        public init(keyPrefix: String = "llmcache:", maximumEntryWeight: Int = 8 << 20, batchSize: Int = 128, semanticFeed: SemanticFeed = SemanticFeed()) {
             self.keyPrefix = keyPrefix
             self.maximumEntryWeight = maximumEntryWeight
             self.batchSize = batchSize
+            self.semanticFeed = semanticFeed
         }
     }
 
@@ -50,7 +80,14 @@ public final class RedisStore: CacheStore {
     /// The settings the store was made with.
     public let configuration: Configuration
     public let events = CacheEventBus()
+    /// Identifies this store object in the semantic feed, so a follower can
+    /// skip the changes its own process made (and has applied already).
+    /// Random per instance.
+    public let instanceID: String
+    /// The semantic feed's stream: the prefix + `semantic`.
+    public var semanticFeedKey: String { prefix + "semantic" }
     private let clock: any CacheClock
+    let logger: Logger
     private let scriptSHA = Mutex<String?>(nil)
     let prefix: String
 
@@ -58,19 +95,33 @@ public final class RedisStore: CacheStore {
     ///
     /// - Parameters:
     ///   - clock: the time reads compare `expiresAt` with; default the system clock.
+    ///   - logger: a semantic feed message that could not be written is logged at `warning`.
     /// - Throws: ``CacheError/Code/invalidConfiguration`` for an empty prefix or
     ///   non-positive sizes.
-    public init(client: RedisClient, configuration: Configuration = Configuration(), clock: any CacheClock = SystemCacheClock()) throws {
+    public init(
+        client: RedisClient,
+        configuration: Configuration = Configuration(),
+        clock: any CacheClock = SystemCacheClock(),
+        logger: Logger = Logger(label: "llm-cache.redis")
+    ) throws {
         guard !configuration.keyPrefix.isEmpty else {
             throw CacheError(.invalidConfiguration, "RedisStore.Configuration.keyPrefix is empty; use a prefix such as \"llmcache:\" so the store's keys stay apart from others")
         }
-        guard configuration.maximumEntryWeight > 0, configuration.batchSize > 0 else {
-            throw CacheError(.invalidConfiguration, "maximumEntryWeight (\(configuration.maximumEntryWeight)) and batchSize (\(configuration.batchSize)) must be positive")
+        guard configuration.maximumEntryWeight > 0, configuration.batchSize > 0, configuration.semanticFeed.maximumLength > 0 else {
+            throw CacheError(.invalidConfiguration, "maximumEntryWeight (\(configuration.maximumEntryWeight)), batchSize (\(configuration.batchSize)) and semanticFeed.maximumLength (\(configuration.semanticFeed.maximumLength)) must be positive")
         }
         self.client = client
         self.configuration = configuration
         self.clock = clock
+        self.logger = logger
         self.prefix = configuration.keyPrefix
+        var generator = SystemRandomNumberGenerator()
+        self.instanceID = String(generator.next(), radix: 36)
+    }
+
+    /// The script's feed arguments: who writes, and the stream's length (0: no feed).
+    var feedArguments: [any RESPArgument] {
+        [instanceID, configuration.semanticFeed.isEnabled ? configuration.semanticFeed.maximumLength : 0]
     }
 
     func entryKey(_ key: CacheKey) -> String { prefix + "e:" + key.hex }
@@ -92,7 +143,7 @@ public final class RedisStore: CacheStore {
         }
         if entry.isExpired(at: clock.now()) {
             // Storing an already-expired entry replaces the old one with nothing.
-            _ = try await script(["del", prefix, entry.key.hex])
+            _ = try await script(["del", prefix, entry.key.hex] + feedArguments)
             return
         }
         var arguments: [any RESPArgument] = ["set", prefix, entry.key.hex]
@@ -101,6 +152,8 @@ public final class RedisStore: CacheStore {
         arguments.append(entry.namespace)
         arguments.append(weight)
         arguments.append(entry.rawSize)
+        arguments.append(entry.semantic == nil ? 0 : 1)
+        arguments += feedArguments
         let tags = Array(Set(entry.tags))
         arguments.append(tags.count)
         arguments += tags as [any RESPArgument]
@@ -110,7 +163,7 @@ public final class RedisStore: CacheStore {
 
     @discardableResult
     public func delete(_ key: CacheKey) async throws -> Bool {
-        try await script(["del", prefix, key.hex]).int == 1
+        try await script(["del", prefix, key.hex] + feedArguments).int == 1
     }
 
     @discardableResult
@@ -131,6 +184,7 @@ public final class RedisStore: CacheStore {
         case .all:
             count = try await invalidateAll()
         }
+        await publishToSemanticFeed(selector)
         events.publish(.invalidated(selector, count: count))
         return count
     }
