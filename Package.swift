@@ -60,7 +60,13 @@ let package = Package(
         ),
         .target(
             name: "LLMCacheSQLite",
-            dependencies: ["LLMCache", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "LLMCache",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API GRDB is built on, for the hit path's own connections.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // RESP client on SwiftNIO and the shared, networked RedisStore.
         .target(

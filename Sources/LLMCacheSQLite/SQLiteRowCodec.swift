@@ -6,10 +6,14 @@ enum SQLiteRowCodec {
     static func blob(_ key: CacheKey) -> Data { Data(key.bytes) }
 
     static func key(_ blob: Data, path: String) throws -> CacheKey {
+        try blob.withUnsafeBytes { try key($0, path: path) }
+    }
+
+    static func key(_ blob: UnsafeRawBufferPointer, path: String) throws -> CacheKey {
         guard blob.count == 32 else {
             throw CacheError(.corruptData, "SQLite cache \(path) holds a key of \(blob.count) bytes instead of 32; move the file aside to start with an empty cache")
         }
-        return CacheKey(digestBytes: blob)
+        return CacheKey(digest: blob)
     }
 
     /// Tags as a sequence of (UInt32 little-endian length, UTF-8 bytes): a hit
@@ -26,8 +30,12 @@ enum SQLiteRowCodec {
     }
 
     static func tags(_ blob: Data, path: String) throws -> [String] {
-        guard !blob.isEmpty else { return [] }
-        let bytes = [UInt8](blob)
+        try blob.withUnsafeBytes { try tags($0, path: path) }
+    }
+
+    /// Decodes in place, without copying the blob first: this runs on every hit.
+    static func tags(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [String] {
+        guard !bytes.isEmpty else { return [] }
         var tags: [String] = []
         var index = 0
         while index < bytes.count {
@@ -35,7 +43,7 @@ enum SQLiteRowCodec {
             let length = Int(UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24)
             index += 4
             guard length <= bytes.count - index else { throw corruptTags(path) }
-            tags.append(String(decoding: bytes[index..<(index + length)], as: UTF8.self))
+            tags.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self))
             index += length
         }
         return tags
@@ -58,20 +66,22 @@ enum SQLiteRowCodec {
     }
 
     static func vector(_ blob: Data, path: String) throws -> [Float] {
+        try blob.withUnsafeBytes { try vector($0, path: path) }
+    }
+
+    static func vector(_ blob: UnsafeRawBufferPointer, path: String) throws -> [Float] {
         guard blob.count % 4 == 0 else {
             throw CacheError(.corruptData, "SQLite cache \(path) holds a vector of \(blob.count) bytes, not a multiple of 4; move the file aside to start with an empty cache")
         }
         let count = blob.count / 4
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            blob.withUnsafeBytes { raw in
-                #if _endian(little)
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
-                #else
-                for i in 0..<count {
-                    buffer[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-                }
-                #endif
+            #if _endian(little)
+            if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: blob) }
+            #else
+            for i in 0..<count {
+                buffer[i] = Float(bitPattern: UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
             }
+            #endif
             initialized = count
         }
     }

@@ -53,7 +53,9 @@ extension SQLiteStore {
         public var durability: Durability = .normal
 
         /// Reader connections kept open for concurrent reads; default 4.
-        /// Readers never wait for the writer (WAL).
+        /// Readers never wait for the writer (WAL). Hits keep up to this many
+        /// connections of their own, apart from the ones statistics, listing
+        /// and semantic records read on.
         public var maximumReaders: Int = 4
 
         /// A store at `path` with every other setting at its default.

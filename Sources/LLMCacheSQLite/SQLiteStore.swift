@@ -31,6 +31,8 @@ public final class SQLiteStore: CacheStore {
     public let events: CacheEventBus
 
     let pool: DatabasePool
+    /// The connections hits read on; see ``SQLiteReaderPool``.
+    let readers: SQLiteReaderPool
     let clock: any CacheClock
     let evictionCount = Atomic<Int>(0)
     let expirationCount = Atomic<Int>(0)
@@ -64,6 +66,7 @@ public final class SQLiteStore: CacheStore {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         let path = configuration.path
+        readers = SQLiteReaderPool(path: path, busyTimeout: configuration.busyTimeout, maximumIdle: configuration.maximumReaders)
         do {
             pool = try Self.openPool(path: path, configuration: config, busyTimeout: configuration.busyTimeout)
             try pool.writeWithoutTransaction { db in try SQLiteSchema.migrate(db, path: path) }
@@ -107,16 +110,13 @@ public final class SQLiteStore: CacheStore {
     /// Returns the live entry under `key`, or `nil`.
     ///
     /// A read only: it takes no lock and writes nothing, so hits scale with
-    /// reader connections and never wait for writers.
+    /// reader connections and never wait for writers. It runs synchronously on
+    /// one of the store's own reader connections (``SQLiteReaderPool``): a WAL
+    /// read never waits for a lock, and GRDB's read API would cost as much as
+    /// the query itself.
     public func get(_ key: CacheKey) async throws -> CacheEntry? {
-        let now = clock.now().nanosecondsSinceEpoch
-        let path = configuration.path
         do {
-            return try readNow { db in
-                let statement = try db.cachedStatement(sql: Self.selectEntrySQL + " WHERE e.key = ? AND (e.expires_at IS NULL OR e.expires_at > ?)")
-                guard let row = try Row.fetchOne(statement, arguments: [SQLiteRowCodec.blob(key), now]) else { return nil }
-                return try Self.entry(row, key: key, path: path)
-            }
+            return try readers.entry(for: key, now: clock.now().nanosecondsSinceEpoch)
         } catch {
             throw translate(error, "reading an entry")
         }
