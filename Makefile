@@ -44,6 +44,7 @@ bench: test-deps
 	$(SWIFT) build -c release --product llm-cache
 	$(BIN_RELEASE) bench memory
 	$(BIN_RELEASE) bench embed
+	$(BIN_RELEASE) bench semantic
 	$(BIN_RELEASE) bench sqlite
 	$(BIN_RELEASE) bench redis
 	$(BIN_RELEASE) bench proxy

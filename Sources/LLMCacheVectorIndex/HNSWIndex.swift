@@ -17,16 +17,19 @@ public final class HNSWIndex: VectorIndex {
     public struct Configuration: Sendable, Hashable {
         /// Links per node (hnswlib's M). Default 16.
         public var m: Int
-        /// Candidate list size while building. Default 200.
+        /// Candidate list size while building. Default 100: on 384-d clustered
+        /// vectors it builds in half the time of 200 with the same recall@1
+        /// (1.000 at 20k and 100k vectors with `efSearch` 64; `llm-cache bench semantic`).
         public var efConstruction: Int
-        /// Candidate list size while searching (at least k). Default 64.
+        /// Candidate list size while searching (at least k). Default 64: recall@1
+        /// 1.000 at 100k vectors, where 32 gives 0.992 and 16 gives 0.95.
         public var efSearch: Int
         /// Initial capacity; doubles when reached. Default 1024.
         public var initialCapacity: Int
         /// Random seed of the level generator. Default 100.
         public var seed: UInt64
 
-        public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, initialCapacity: Int = 1024, seed: UInt64 = 100) {
+        public init(m: Int = 16, efConstruction: Int = 100, efSearch: Int = 64, initialCapacity: Int = 1024, seed: UInt64 = 100) {
             self.m = m
             self.efConstruction = efConstruction
             self.efSearch = efSearch
@@ -51,6 +54,7 @@ public final class HNSWIndex: VectorIndex {
         var keyByLabel: [UInt64: CacheKey] = [:]
         var next: UInt64 = 0
         var deleted = 0
+        var efSearch: Int
     }
 
     public let dimension: Int
@@ -63,7 +67,7 @@ public final class HNSWIndex: VectorIndex {
         self.dimension = dimension
         self.configuration = configuration
         let graph = try Self.makeGraph(dimension: dimension, capacity: configuration.initialCapacity, configuration: configuration)
-        self.labels = Mutex(Labels(graph: graph))
+        self.labels = Mutex(Labels(graph: graph, efSearch: configuration.efSearch))
     }
 
     private static func makeGraph(dimension: Int, capacity: Int, configuration: Configuration) throws -> Graph {
@@ -79,6 +83,20 @@ public final class HNSWIndex: VectorIndex {
     }
 
     public var count: Int { labels.withLock { $0.byKey.count } }
+
+    /// The candidate list size of searches (hnswlib's ef): higher finds the true
+    /// nearest neighbours more often and takes longer. Starts at
+    /// ``Configuration/efSearch``; a search for `k` keeps `max(k, efSearch)`
+    /// candidates. Setting it waits for running searches to end.
+    public var efSearch: Int {
+        get { labels.withLock { $0.efSearch } }
+        set {
+            labels.withLock { l in
+                l.efSearch = max(1, newValue)
+                chnsw_set_ef(l.graph.pointer, l.efSearch)
+            }
+        }
+    }
 
     public var keys: [CacheKey] { labels.withLock { Array($0.byKey.keys) } }
 
@@ -144,8 +162,10 @@ public final class HNSWIndex: VectorIndex {
     /// Rebuilds the graph from live vectors once deleted labels outnumber them.
     private func compactIfNeeded(_ l: inout Labels) throws {
         guard l.deleted > 1024, l.deleted > l.byKey.count else { return }
-        let fresh = try Self.makeGraph(dimension: dimension, capacity: max(configuration.initialCapacity, l.byKey.count * 2), configuration: configuration)
-        var relabelled = Labels(graph: fresh)
+        var settings = configuration
+        settings.efSearch = l.efSearch
+        let fresh = try Self.makeGraph(dimension: dimension, capacity: max(configuration.initialCapacity, l.byKey.count * 2), configuration: settings)
+        var relabelled = Labels(graph: fresh, efSearch: l.efSearch)
         var vector = [Float](repeating: 0, count: dimension)
         var error = [CChar](repeating: 0, count: 256)
         for (key, label) in l.byKey where chnsw_get_vector(l.graph.pointer, label, &vector) == 0 {

@@ -142,3 +142,32 @@ func makeIndexes(dimension: Int) throws -> [any VectorIndex] {
         #expect(hnsw.count > 1500)
     }
 }
+
+@Suite struct HNSWSearchBreadthTests {
+    @Test func aChangedSearchBreadthStaysInForceAfterTheGraphIsRebuilt() throws {
+        let dimension = 16
+        let hnsw = try HNSWIndex(dimension: dimension, configuration: .init(efSearch: 10))
+        #expect(hnsw.efSearch == 10)
+        hnsw.efSearch = 300
+        var factory = VectorFactory(state: 6, dimension: dimension)
+        var latest: [Int: [Float]] = [:]
+        // Replacing every key three times leaves more deleted labels than live
+        // ones, which rebuilds the graph.
+        for _ in 0..<4 {
+            for i in 0..<1200 {
+                let v = factory.unit()
+                try hnsw.add(v, for: key(i))
+                latest[i] = v
+            }
+        }
+        #expect(hnsw.efSearch == 300)
+        let flat = FlatIndex(dimension: dimension)
+        for (i, v) in latest { try flat.add(v, for: key(i)) }
+        var agree = 0
+        for _ in 0..<200 {
+            let query = factory.unit()
+            if hnsw.search(query, k: 1).first?.key == flat.search(query, k: 1).first?.key { agree += 1 }
+        }
+        #expect(agree >= 198, "recall@1 \(agree)/200 with efSearch 300")
+    }
+}

@@ -4,7 +4,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed, hit ratios and memory; prints a table, or JSON with --json.",
-        subcommands: [MemoryBench.self, EmbedBench.self, SQLiteBench.self, RedisBench.self, ProxyBench.self]
+        subcommands: [MemoryBench.self, EmbedBench.self, SQLiteBench.self, RedisBench.self, ProxyBench.self, SemanticBench.self]
     )
 }
 
