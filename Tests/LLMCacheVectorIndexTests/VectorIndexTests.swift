@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import LLMCache
 import Testing
 @testable import LLMCacheVectorIndex
@@ -169,5 +171,68 @@ func makeIndexes(dimension: Int) throws -> [any VectorIndex] {
             if hnsw.search(query, k: 1).first?.key == flat.search(query, k: 1).first?.key { agree += 1 }
         }
         #expect(agree >= 198, "recall@1 \(agree)/200 with efSearch 300")
+    }
+}
+
+/// Holds the approximate index's construction until the test lets it go.
+private final class ConstructionGate: Sendable {
+    let release = DispatchSemaphore(value: 0)
+    let created = Mutex<HNSWIndex?>(nil)
+}
+
+@Suite struct SemanticScopeConversionTests {
+    @Test("a scope that outgrows exact search moves to HNSW in the background: lookups go on meanwhile, and adds and removes made meanwhile are kept")
+    func backgroundConversion() async throws {
+        let dimension = 16
+        var factory = VectorFactory(state: 7, dimension: dimension)
+        let vectors = (0..<12).map { _ in factory.unit() }
+        let gate = ConstructionGate()
+        var configuration = SemanticCache.Configuration()
+        configuration.verifiers = []
+        configuration.threshold = 0.99
+        configuration.approximateSearchThreshold = 8
+        let semantic = SemanticCache(
+            embeddingModel: "test/vectors", dimension: dimension, configuration: configuration,
+            approximateIndex: { dimension in
+                // Bounded, so a broken test fails instead of hanging.
+                _ = gate.release.wait(timeout: .now() + 60)
+                let index = try HNSWIndex(dimension: dimension)
+                gate.created.withLock { $0 = index }
+                return index
+            },
+            embed: { text in vectors[Int(text.split(separator: " ").last!)!] }
+        )
+        let store = MemoryStore()
+        func request(_ text: String) throws -> LLMRequest {
+            try LLMRequest(json: Array(#"{"model":"m","messages":[{"role":"user","content":"\#(text)"}]}"#.utf8))
+        }
+        func put(_ i: Int) async throws {
+            let probe = try #require(try await semantic.probe(request("stored \(i)"), namespace: "ns"))
+            var entry = CacheEntry(key: key(i), value: Data("answer \(i)".utf8), namespace: "ns", createdAt: SystemCacheClock().now())
+            entry.semantic = semantic.record(for: probe)
+            try await store.set(entry)
+            semantic.add(entry)
+        }
+        func lookup(_ i: Int) async throws -> CacheKey? {
+            let probe = try #require(try await semantic.probe(request("query \(i)"), namespace: "ns"))
+            return try await semantic.match(probe, in: store)?.entry.key
+        }
+
+        // The ninth add finds eight vectors in the scope and starts the build.
+        for i in 0..<9 { try await put(i) }
+        for i in 9..<12 { try await put(i) }
+        semantic.remove(key(2))
+        // The build is held: exact search answers, with every change so far.
+        #expect(gate.created.withLock { $0 } == nil)
+        #expect(try await lookup(10) == key(10))
+        #expect(try await lookup(2) == nil)
+
+        gate.release.signal()
+        await semantic.indexingSettled()
+        let approximate = try #require(gate.created.withLock { $0 })
+        #expect(approximate.count == 11)
+        #expect(!approximate.contains(key(2)))
+        for i in [0, 9, 11] { #expect(try await lookup(i) == key(i)) }
+        #expect(try await lookup(2) == nil)
     }
 }

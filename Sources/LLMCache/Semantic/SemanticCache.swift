@@ -81,6 +81,10 @@ public final class SemanticCache: Sendable {
     struct State: ~Copyable {
         var scopes: [CacheKey: any VectorIndex] = [:]
         var indexed: [CacheKey: Indexed] = [:]
+        /// Scopes whose approximate index is being built, off the lock.
+        var converting: [CacheKey: Task<Void, Never>] = [:]
+        /// Scopes whose approximate index could not be built: they stay exact.
+        var exactOnly: Set<CacheKey> = []
     }
 
     public let configuration: Configuration
@@ -136,12 +140,12 @@ public final class SemanticCache: Sendable {
     /// - Parameter threshold: overrides the configured threshold for this lookup.
     public func match(_ probe: Probe, in store: any CacheStore, threshold: Float? = nil) async throws -> Match? {
         let minimum = threshold ?? configuration.threshold
+        // The indexes lock themselves: searching outside the cache's lock lets
+        // lookups in any scopes run side by side with each other and with adds.
+        guard let index = state.withLock({ $0.scopes[probe.scope.key] }) else { return nil }
+        let matches = index.search(probe.vector, k: configuration.candidates).filter { $0.similarity >= minimum }
         let found: [(VectorMatch, String)] = state.withLock { s in
-            guard let index = s.scopes[probe.scope.key] else { return [] }
-            return index.search(probe.vector, k: configuration.candidates).compactMap { match in
-                guard match.similarity >= minimum, let text = s.indexed[match.key]?.text else { return nil }
-                return (match, text)
-            }
+            matches.compactMap { match in s.indexed[match.key].map { (match, $0.text) } }
         }
         candidates: for (candidate, text) in found {
             // An identical text in the same scope is the same request: the exact
@@ -262,27 +266,62 @@ public final class SemanticCache: Sendable {
         }
     }
 
-    /// The scope's index, created on first use and switched to approximate
-    /// search once it outgrows exact search.
+    /// Returns when every scope that has outgrown exact search has its
+    /// approximate index in place: for benchmarks and tests, which want to
+    /// measure or check the index a scope ends up with.
+    public func indexingSettled() async {
+        while true {
+            let pending = state.withLock { Array($0.converting.values) }
+            if pending.isEmpty { return }
+            for task in pending { await task.value }
+        }
+    }
+
+    /// The scope's index, created on first use. A scope that outgrows exact
+    /// search gets its approximate index built in the background while the
+    /// exact one keeps serving (building takes seconds at a few thousand
+    /// vectors, and must hold up no lookup).
     private func scopeIndex(_ scope: CacheKey, _ s: inout State) -> any VectorIndex {
         guard let index = s.scopes[scope] else {
             let fresh = FlatIndex(dimension: dimension)
             s.scopes[scope] = fresh
             return fresh
         }
-        if index is FlatIndex, index.count >= configuration.approximateSearchThreshold, let make = makeApproximateIndex {
-            do {
-                let approximate = try make(dimension)
-                for key in index.keys {
-                    if let vector = index.vector(for: key) { try approximate.add(vector, for: key) }
-                }
-                s.scopes[scope] = approximate
-                return approximate
-            } catch {
-                logger.warning("staying on exact search for a scope", metadata: ["error": "\(error)"])
+        if index is FlatIndex, index.count >= configuration.approximateSearchThreshold, let make = makeApproximateIndex,
+           s.converting[scope] == nil, !s.exactOnly.contains(scope) {
+            s.converting[scope] = Task.detached(priority: .utility) { [self] in
+                convert(scope, from: index, make: make)
             }
         }
         return index
+    }
+
+    /// Builds `scope`'s approximate index from `exact`, then swaps it in,
+    /// catching up with the adds and removes `exact` took meanwhile.
+    private func convert(_ scope: CacheKey, from exact: any VectorIndex, make: @Sendable (Int) throws -> any VectorIndex) {
+        do {
+            let approximate = try make(dimension)
+            for key in exact.keys {
+                if let vector = exact.vector(for: key) { try approximate.add(vector, for: key) }
+            }
+            try state.withLock { s in
+                defer { s.converting[scope] = nil }
+                // Emptied (and dropped) while building: nothing to swap.
+                guard let current = s.scopes[scope], current === exact else { return }
+                let live = Set(exact.keys)
+                for key in approximate.keys where !live.contains(key) { approximate.remove(key) }
+                for key in live where !approximate.contains(key) {
+                    if let vector = exact.vector(for: key) { try approximate.add(vector, for: key) }
+                }
+                s.scopes[scope] = approximate
+            }
+        } catch {
+            logger.warning("staying on exact search for a scope", metadata: ["error": "\(error)"])
+            state.withLock { s in
+                s.converting[scope] = nil
+                s.exactOnly.insert(scope)
+            }
+        }
     }
 }
 
