@@ -29,30 +29,55 @@ public struct Fingerprint: Sendable {
     public static let version = 1
 
     public let configuration: Configuration
+    /// The ignored names as bytes, when all are ASCII: then a member is
+    /// ignored exactly when its (ASCII) name has the same bytes. Otherwise
+    /// names are compared as Swift strings, as `Set<String>` does.
+    private let ignoredASCIINames: [[UInt8]]?
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        let names = configuration.ignoredFields.map { Array($0.utf8) }
+        ignoredASCIINames = names.allSatisfy { $0.allSatisfy { $0 < 0x80 } } ? names : nil
     }
 
     /// The key of `request` in `namespace`.
     public func key(for request: LLMRequest, namespace: String) -> CacheKey {
         var hasher = SHA256()
-        hasher.update(data: canonicalBytes(for: request, namespace: namespace))
+        header(namespace: namespace).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let body = request.canonical
+        body.withPieces(skipping: { isIgnored($0, of: body) }) { hasher.update(bufferPointer: $0) }
         return CacheKey(digest: hasher.finalize())
     }
 
     /// The exact bytes that are hashed: useful to see why two requests share or
     /// do not share a key.
     public func canonicalBytes(for request: LLMRequest, namespace: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
-        // Every component is a JSON value with its own quoting and escaping, so
-        // no choice of contents can make two different requests encode alike.
-        out.append(contentsOf: Array("llm-cache/v\(Self.version)\n".utf8))
+        var out = header(namespace: namespace)
+        let body = request.canonical
+        out.reserveCapacity(out.count + body.bytes.count)
+        body.withPieces(skipping: { isIgnored($0, of: body) }) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// What precedes the body. Every component is a JSON value with its own
+    /// quoting and escaping, so no choice of contents can make two different
+    /// requests encode alike.
+    private func header(namespace: String) -> [UInt8] {
+        var out = Self.prefix
+        out.reserveCapacity(namespace.utf8.count + 24)
         JSONWriter.writeString(namespace, into: &out)
         out.append(0x0A)
-        JSONWriter.writeObject(request.body.objectValue ?? [:], skipping: configuration.ignoredFields, into: &out)
         return out
+    }
+
+    private static let prefix = Array("llm-cache/v\(version)\n".utf8)
+
+    private func isIgnored(_ member: CanonicalBody.Member, of body: CanonicalBody) -> Bool {
+        if configuration.ignoredFields.isEmpty { return false }
+        if let ignoredASCIINames, let name = body.plainName(of: member) {
+            return ignoredASCIINames.contains { $0.elementsEqual(name) }
+        }
+        return configuration.ignoredFields.contains(body.name(of: member))
     }
 
     /// The key of a memoized function call: the function's name and the canonical

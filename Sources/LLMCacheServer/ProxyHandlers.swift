@@ -156,20 +156,19 @@ struct ProxyHandlers: Sendable {
     static func validate(_ request: LLMRequest, route: ProxyMetrics.Route) throws {
         switch route {
         case .chat:
-            guard request.body["messages"] != nil else {
+            guard request.typeName(ofMember: "messages") != nil else {
                 throw CacheError(.invalidRequest, "messages is required: an array of {\"role\": ..., \"content\": ...} objects", field: "messages")
             }
         case .completions:
-            guard let prompt = request.body["prompt"], prompt != .null else {
+            guard let prompt = request.typeName(ofMember: "prompt"), prompt != "null" else {
                 throw CacheError(.invalidRequest, "prompt is required: a string or an array of strings", field: "prompt")
             }
         case .embeddings:
-            guard let input = request.body["input"] else {
+            guard let input = request.typeName(ofMember: "input") else {
                 throw CacheError(.invalidRequest, "input is required: a string or an array of strings", field: "input")
             }
-            switch input {
-            case .string, .array: break
-            default: throw CacheError(.invalidRequest, "input must be a string or an array, got \(input.typeName)", field: "input")
+            guard input == "string" || input == "array" else {
+                throw CacheError(.invalidRequest, "input must be a string or an array, got \(input)", field: "input")
             }
         }
     }

@@ -19,8 +19,11 @@ func sampleChatRequest(variant: Int) -> [UInt8] {
 }
 
 /// Full lookups per second on one thread: parse and validate the request body,
-/// fingerprint it (canonical encoding + SHA-256), and read the store.
-func measureChatLookups(store: any CacheStore, seconds: Double) async throws -> (lookupsPerSecond: Double, fingerprintsPerSecond: Double, requestBytes: Int) {
+/// fingerprint it (canonical encoding + SHA-256), and read the store. Also the
+/// fingerprint alone, and the fingerprint of a request made from a parsed tree:
+/// the path bodies the one-pass encoder leaves alone take, and what every
+/// request cost before it.
+func measureChatLookups(store: any CacheStore, seconds: Double) async throws -> (lookupsPerSecond: Double, fingerprintsPerSecond: Double, treeFingerprintsPerSecond: Double, requestBytes: Int) {
     let fingerprint = Fingerprint()
     let bodies = (0..<64).map(sampleChatRequest(variant:))
     for body in bodies {
@@ -49,7 +52,10 @@ func measureChatLookups(store: any CacheStore, seconds: Double) async throws -> 
     let fingerprints = try await run { body in
         _ = fingerprint.key(for: try LLMRequest(json: body), namespace: "bench")
     }
-    return (lookups, fingerprints, bodies[0].count)
+    let treeFingerprints = try await run { body in
+        _ = fingerprint.key(for: try LLMRequest(try JSONValue(parsing: body)), namespace: "bench")
+    }
+    return (lookups, fingerprints, treeFingerprints, bodies[0].count)
 }
 
 /// Hits per second through `LLMCache.lookup(_:)` for the same requests.
