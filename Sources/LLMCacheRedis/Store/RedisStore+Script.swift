@@ -39,34 +39,72 @@ extension RedisStore {
       end
     end
 
-    local function remove(hex)
-      local ek = p .. 'e:' .. hex
-      local m = redis.call('HMGET', ek, 'n', 'w', 'r', 'x')
-      if not m[1] then return 0 end
-      for _, f in ipairs(redis.call('HKEYS', ek)) do
-        if string.byte(f, 1) == 116 and string.byte(f, 2) == 58 then redis.call('SREM', p .. 'tag:' .. string.sub(f, 3), hex) end
+    -- Removals from indexes and entry keys are gathered here and applied by
+    -- commit(), one SREM/ZREM/HDEL/UNLINK per key with many members, rather
+    -- than one call per entry: most of a batch's Redis time was per-call
+    -- overhead. `gone` holds the entries gathered so far, so an entry named
+    -- twice in one call is removed (and counted) once.
+    local pending, gone = {}, {}
+    local function later(command, key, member)
+      local byKey = pending[command]
+      if not byKey then byKey = {}; pending[command] = byKey end
+      local members = byKey[key]
+      if not members then members = {}; byKey[key] = members end
+      members[#members + 1] = member
+    end
+    local function commit()
+      for command, byKey in pairs(pending) do
+        for key, members in pairs(byKey) do
+          -- unpack() is bounded by the Lua stack; 1000 arguments a call is safe.
+          for i = 1, #members, 1000 do
+            local last = math.min(i + 999, #members)
+            if command == 'UNLINK' then
+              redis.call('UNLINK', unpack(members, i, last))
+            else
+              redis.call(command, key, unpack(members, i, last))
+            end
+          end
+        end
       end
-      redis.call('SREM', p .. 'ns:' .. m[1], hex)
-      redis.call('UNLINK', ek)
-      redis.call('ZREM', created, hex)
+      pending, gone = {}, {}
+    end
+
+    -- Removes the entry `hex`, whose hash `ek` holds `m` = HMGET n w r x
+    -- (m[1] false: no entry).
+    local function removeFetched(hex, ek, m)
+      if not m[1] or gone[hex] then return 0 end
+      gone[hex] = true
+      for _, f in ipairs(redis.call('HKEYS', ek)) do
+        if string.byte(f, 1) == 116 and string.byte(f, 2) == 58 then later('SREM', p .. 'tag:' .. string.sub(f, 3), hex) end
+      end
+      later('SREM', p .. 'ns:' .. m[1], hex)
+      later('UNLINK', '', ek)
+      later('ZREM', created, hex)
       if m[4] then
-        redis.call('ZREM', exp, hex)
-        redis.call('HDEL', expmeta, hex)
+        later('ZREM', exp, hex)
+        later('HDEL', expmeta, hex)
       end
       account(-1, -tonumber(m[2]), -tonumber(m[3]))
       return 1
     end
 
+    local function remove(hex)
+      local ek = p .. 'e:' .. hex
+      return removeFetched(hex, ek, redis.call('HMGET', ek, 'n', 'w', 'r', 'x'))
+    end
+
     local function settle(hex)
-      redis.call('ZREM', created, hex)
+      if gone[hex] then return 0 end
+      later('ZREM', created, hex)
       local packed = redis.call('HGET', expmeta, hex)
       if not packed then return 0 end
+      gone[hex] = true
       local meta = cmsgpack.unpack(packed)
       account(-1, -meta[1], -meta[2])
-      redis.call('SREM', p .. 'ns:' .. meta[3], hex)
-      for i = 4, #meta do redis.call('SREM', p .. 'tag:' .. meta[i], hex) end
-      redis.call('HDEL', expmeta, hex)
-      redis.call('ZREM', exp, hex)
+      later('SREM', p .. 'ns:' .. meta[3], hex)
+      for i = 4, #meta do later('SREM', p .. 'tag:' .. meta[i], hex) end
+      later('HDEL', expmeta, hex)
+      later('ZREM', exp, hex)
       delta.expired = delta.expired + 1
       return 1
     end
@@ -82,9 +120,10 @@ extension RedisStore {
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local due = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, limit)
       for _, hex in ipairs(due) do
-        if redis.call('EXISTS', p .. 'e:' .. hex) == 1 then
-          remove(hex)
-          delta.expired = delta.expired + 1
+        local ek = p .. 'e:' .. hex
+        local m = redis.call('HMGET', ek, 'n', 'w', 'r', 'x')
+        if m[1] then
+          if removeFetched(hex, ek, m) == 1 then delta.expired = delta.expired + 1 end
         else
           settle(hex)
         end
@@ -98,6 +137,8 @@ extension RedisStore {
       local ek = p .. 'e:' .. hex
       local hadVector = ARGV[11] ~= '0' and redis.call('HEXISTS', ek, 's') == 1
       if remove(hex) == 0 then settle(hex) end
+      -- The entry's old index memberships go before its new ones are added.
+      commit()
       local fields, meta = {}, {weight, raw, ns}
       for i = 13, 12 + ntags do
         fields[#fields + 1] = 't:' .. ARGV[i]
@@ -118,6 +159,7 @@ extension RedisStore {
       account(1, weight, raw)
       if ARGV[9] == '1' then feed(ARGV[10], ARGV[11], 'add', hex) elseif hadVector then feed(ARGV[10], ARGV[11], 'del', hex) end
       reap(8)
+      commit()
       flush()
       return 1
     elseif op == 'del' then
@@ -125,41 +167,50 @@ extension RedisStore {
       local removed = remove(ARGV[3])
       if removed == 0 then settle(ARGV[3]) end
       if hadVector then feed(ARGV[4], ARGV[5], 'del', ARGV[3]) end
+      commit()
       flush()
       return removed
     elseif op == 'batch' then
       local mode, arg, index, kind = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
       local step = 1
       if mode == 'model' then step = 2 end
+      -- The field each mode checks, fetched with the ones removal needs.
+      local check = 'n'
+      if mode == 'tag' then check = 't:' .. arg
+      elseif mode == 'before' then check = 'c'
+      elseif mode == 'model' then check = 'o' end
       local removed, kept = 0, 0
       for i = 7, #ARGV, step do
         local hex = ARGV[i]
-        local ek = p .. 'e:' .. hex
-        if redis.call('EXISTS', ek) == 0 then
-          settle(hex)
-          if kind == 'set' then redis.call('SREM', index, hex) elseif kind == 'zset' then redis.call('ZREM', index, hex) end
-        else
-          local ok = false
-          if mode == 'any' then ok = true
-          elseif mode == 'tag' then ok = redis.call('HEXISTS', ek, 't:' .. arg) == 1
-          elseif mode == 'ns' then ok = redis.call('HGET', ek, 'n') == arg
-          elseif mode == 'before' then ok = redis.call('HGET', ek, 'c') < arg
-          elseif mode == 'model' then
-            local m = redis.call('HMGET', ek, 'o', 'n')
-            ok = m[1] == ARGV[i + 1] and m[2] == arg
-          end
-          if ok then
-            removed = removed + remove(hex)
+        if not gone[hex] then
+          local ek = p .. 'e:' .. hex
+          local m = redis.call('HMGET', ek, 'n', 'w', 'r', 'x', check)
+          if not m[1] then
+            settle(hex)
+            if kind == 'set' then later('SREM', index, hex) elseif kind == 'zset' then later('ZREM', index, hex) end
           else
-            kept = kept + 1
-            if kind == 'set' and (mode == 'tag' or mode == 'ns') then redis.call('SREM', index, hex) end
+            local ok = false
+            if mode == 'any' then ok = true
+            elseif mode == 'tag' then ok = m[5] ~= false
+            elseif mode == 'ns' then ok = m[1] == arg
+            elseif mode == 'before' then ok = m[5] < arg
+            elseif mode == 'model' then ok = m[5] == ARGV[i + 1] and m[1] == arg
+            end
+            if ok then
+              removed = removed + removeFetched(hex, ek, m)
+            else
+              kept = kept + 1
+              if kind == 'set' and (mode == 'tag' or mode == 'ns') then later('SREM', index, hex) end
+            end
           end
         end
       end
+      commit()
       flush()
       return {removed, kept}
     elseif op == 'reap' then
       local settled = reap(tonumber(ARGV[3]))
+      commit()
       flush()
       return settled
     elseif op == 'prune' then

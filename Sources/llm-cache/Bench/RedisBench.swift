@@ -18,6 +18,9 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "Benchmark this server instead of starting a private redis-server on a free loopback port (its data is not touched outside the bench: keys under 'llmcache-bench:').")
     var redis: String?
 
+    @Option(help: "Entries per invalidation batch (RedisStore.Configuration.batchSize) in the tag invalidation figures; default the store's default.")
+    var batchSize: Int?
+
     func run() async throws {
         var report = BenchReport(benchmark: "redis")
         let server: BenchRedisServer?
@@ -31,7 +34,7 @@ struct RedisBench: AsyncParsableCommand {
             url = "redis://127.0.0.1:\(started.port)"
         }
         do {
-            try await measure(url: url, into: &report)
+            try await measure(url: url, serverPID: server?.pid, into: &report)
             await server?.stop()
         } catch {
             await server?.stop()
@@ -40,7 +43,9 @@ struct RedisBench: AsyncParsableCommand {
         report.print(json: options.json)
     }
 
-    private func measure(url: String, into report: inout BenchReport) async throws {
+    /// - Parameter serverPID: the redis-server the bench started, whose
+    ///   scheduling it can read from /proc; nil for a server given with --redis.
+    private func measure(url: String, serverPID: Int32?, into report: inout BenchReport) async throws {
         var configuration = try RedisClient.Configuration(url: url)
         // On a loaded machine a 2 s stall is scheduling, not Redis: the bench
         // measures throughput and stalls, and must not abort on them.
@@ -85,7 +90,7 @@ struct RedisBench: AsyncParsableCommand {
         }
         try await client.send("DEL", key)
 
-        try await measureTagInvalidation(configuration: configuration, into: &report)
+        try await measureTagInvalidation(configuration: configuration, serverPID: serverPID, into: &report)
         try await measureTieredHits(configuration: configuration, into: &report)
     }
 
@@ -129,15 +134,29 @@ struct RedisBench: AsyncParsableCommand {
     }
 
     /// Fills a tag with entries, then invalidates it while a second connection
-    /// PINGs in a loop; reports the longest command Redis ran (SLOWLOG) and the
-    /// longest PING round trip seen meanwhile.
-    private func measureTagInvalidation(configuration: RedisClient.Configuration, into report: inout BenchReport) async throws {
+    /// PINGs once a millisecond (as `redis-cli --latency` does, but finer).
+    ///
+    /// Figures, all for the invalidation's span:
+    /// - `max_block`: the longest command Redis ran, from SLOWLOG (commands of
+    ///   100 µs or more). This is the time no other client was served.
+    /// - `script_max`, `batch_block`, `batch_p99`: the longest, median and 99th
+    ///   percentile of the store's script calls (one per batch), from SLOWLOG.
+    /// - `redis_cpu_per_batch`: CPU time of Redis's main thread (INFO cpu) per
+    ///   script call: what a batch costs with no other process in the way.
+    /// - `redis_runqueue_wait`: when the bench started the server, how long its
+    ///   main thread was ready to run but had no CPU (/proc schedstat). SLOWLOG
+    ///   measures wall time, so a command that is descheduled counts that time.
+    /// - `ping_max`: the longest PING round trip, which adds the client's own
+    ///   scheduling to Redis's.
+    private func measureTagInvalidation(configuration: RedisClient.Configuration, serverPID: Int32?, into report: inout BenchReport) async throws {
         let count = options.quick ? 10_000 : 100_000
         let label = options.quick ? "10k" : "100k"
         let client = try RedisClient(configuration: configuration)
         let prober = try RedisClient(configuration: configuration)
         defer { Task { await client.shutdown(); await prober.shutdown() } }
-        let store = try RedisStore(client: client, configuration: .init(keyPrefix: "llmcache-bench:"))
+        var storeConfiguration = RedisStore.Configuration(keyPrefix: "llmcache-bench:")
+        if let batchSize { storeConfiguration.batchSize = batchSize }
+        let store = try RedisStore(client: client, configuration: storeConfiguration)
         try await store.invalidate(.all)
         progress("storing \(count) tagged entries")
         let now = SystemCacheClock().now()
@@ -147,9 +166,11 @@ struct RedisBench: AsyncParsableCommand {
         }
 
         let slowlogSettings = try await client.send("CONFIG", "GET", "slowlog-*").elements?.compactMap(\.string) ?? []
-        // Log every command of 100 µs or more: the script batches, never the PINGs.
+        // Log commands of 100 µs or more: every batch, not the PINGs. Not 0:
+        // Redis also logs the commands a script calls, and logging each of
+        // them would slow the scripts measured and overflow the log.
         try await client.send("CONFIG", "SET", "slowlog-log-slower-than", "100")
-        try await client.send("CONFIG", "SET", "slowlog-max-len", "100000")
+        try await client.send("CONFIG", "SET", "slowlog-max-len", "200000")
         try await client.send("SLOWLOG", "RESET")
 
         let done = SharedCounter()
@@ -160,13 +181,20 @@ struct RedisBench: AsyncParsableCommand {
                 let start = clock.now
                 try await prober.send("PING")
                 longest = max(longest, clock.now - start)
+                // A PING loop without pauses competes with Redis for the CPU
+                // on a small machine and lengthens the stalls it measures.
+                try await Task.sleep(for: .milliseconds(1))
             }
             return longest
         }
+        let cpuBefore = try await redisMainThreadCPU(client)
+        let scheduleBefore = serverPID.flatMap(Self.schedule(of:))
         let clock = ContinuousClock()
         let start = clock.now
         let removed = try await store.invalidate(.tag("release"))
         let elapsed = clock.now - start
+        let scheduleAfter = serverPID.flatMap(Self.schedule(of:))
+        let cpuAfter = try await redisMainThreadCPU(client)
         done.value.store(1, ordering: .relaxed)
         let longestPing = try await pinger.value
         guard removed == count else { throw ValidationError("invalidation removed \(removed) of \(count) entries") }
@@ -177,10 +205,13 @@ struct RedisBench: AsyncParsableCommand {
             guard let fields = entry.elements, fields.count > 3, let duration = fields[2].int else { return nil }
             return (duration, fields[3].elements?.first?.string ?? "?")
         }
-        let longestCommand = logged.map(\.duration).max() ?? 0
-        let scriptDurations = logged.filter { $0.command.uppercased() == "EVALSHA" }.map(\.duration).sorted()
-        if let longest = logged.max(by: { $0.duration < $1.duration }) {
-            progress("longest command during invalidation: \(longest.command), \(longest.duration) us; \(scriptDurations.count) script calls of 100 us or more")
+        // The bench's own SLOWLOG RESET, CONFIG and INFO calls are not the store's.
+        let storeCommands = logged.filter { !["SLOWLOG", "CONFIG", "INFO"].contains($0.command.uppercased()) }
+        let longestCommand = storeCommands.map(\.duration).max() ?? 0
+        let scriptDurations = storeCommands.filter { $0.command.uppercased() == "EVALSHA" }.map(\.duration).sorted()
+        if let longest = storeCommands.max(by: { $0.duration < $1.duration }) {
+            let counts = Dictionary(grouping: logged, by: { $0.command.uppercased() }).mapValues(\.count)
+            progress("longest command during invalidation: \(longest.command), \(longest.duration) us; logged: \(counts.sorted { $0.key < $1.key })")
         }
         var index = 0
         while index + 1 < slowlogSettings.count {
@@ -189,13 +220,44 @@ struct RedisBench: AsyncParsableCommand {
         }
         try await client.send("SLOWLOG", "RESET")
 
-        report.add("redis.tag_invalidate.\(label).max_block", Double(longestCommand) / 1000, "ms")
-        report.add("redis.tag_invalidate.\(label).ping_max", longestPing.seconds * 1000, "ms")
+        let name = "redis.tag_invalidate.\(label)"
+        report.add("\(name).max_block", Double(longestCommand) / 1000, "ms")
         if !scriptDurations.isEmpty {
-            report.add("redis.tag_invalidate.\(label).batch_block", Double(scriptDurations[scriptDurations.count / 2]) / 1000, "ms")
+            report.add("\(name).script_max", Double(scriptDurations[scriptDurations.count - 1]) / 1000, "ms")
+            report.add("\(name).batch_block", Double(scriptDurations[scriptDurations.count / 2]) / 1000, "ms")
+            report.add("\(name).batch_p99", Double(scriptDurations[scriptDurations.count * 99 / 100]) / 1000, "ms")
+            report.add("\(name).redis_cpu_per_batch", (cpuAfter - cpuBefore).seconds * 1000 / Double(scriptDurations.count), "ms")
         }
-        report.add("redis.tag_invalidate.\(label).total", elapsed.seconds, "s")
-        report.add("redis.tag_invalidate.\(label).rate", Double(count) / elapsed.seconds, "ops/s")
+        if let before = scheduleBefore, let after = scheduleAfter {
+            report.add("\(name).redis_runqueue_wait", (after.waiting - before.waiting).seconds * 1000, "ms")
+        }
+        report.add("\(name).ping_max", longestPing.seconds * 1000, "ms")
+        report.add("\(name).total", elapsed.seconds, "s")
+        report.add("\(name).rate", Double(count) / elapsed.seconds, "ops/s")
+    }
+
+    /// CPU time Redis's main thread has used (user and system), from INFO cpu.
+    private func redisMainThreadCPU(_ client: RedisClient) async throws -> Duration {
+        let info = try await client.send("INFO", "cpu").string ?? ""
+        var seconds = 0.0
+        var found = 0
+        for line in info.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "used_cpu_user_main_thread" || parts[0] == "used_cpu_sys_main_thread", let value = Double(parts[1]) else { continue }
+            seconds += value
+            found += 1
+        }
+        guard found == 2 else { throw ValidationError("INFO cpu has no used_cpu_*_main_thread fields (Redis 6.2 or later has them)") }
+        return .milliseconds(seconds * 1000)
+    }
+
+    /// How long the main thread of process `pid` has run and waited to run
+    /// (/proc/<pid>/schedstat); nil where that file is not available.
+    private static func schedule(of pid: Int32) -> (running: Duration, waiting: Duration)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/schedstat", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ").compactMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard fields.count >= 2 else { return nil }
+        return (.nanoseconds(fields[0]), .nanoseconds(fields[1]))
     }
 
     /// Runs `operations` calls of `body` spread over `tasks` concurrent tasks;
@@ -257,6 +319,9 @@ struct BenchRedisServer: Sendable {
         self.port = port
         self.process = process
     }
+
+    /// The server's process ID.
+    var pid: Int32 { process.processIdentifier }
 
     static func start() async throws -> BenchRedisServer {
         guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
