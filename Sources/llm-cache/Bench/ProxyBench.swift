@@ -12,7 +12,8 @@ import NIOCore
 /// in front of the stand-in upstream, loaded with wrk.
 ///
 /// - `proxy.hit.rps`, `proxy.hit.p99`: exact hits of one ~1 KiB chat request
-///   over keep-alive connections (wrk, 2 threads, 64 connections).
+///   over keep-alive connections (wrk, 1 thread, 32 connections by default:
+///   on 2 cores, more wrk threads or connections only queue requests).
 /// - `proxy.miss.added_latency`: median time a miss takes through the proxy
 ///   minus the median of the same kind of request sent to the upstream
 ///   directly, one request at a time.
@@ -42,7 +43,10 @@ struct ProxyBench: AsyncParsableCommand {
     var gptcacheConfig: String?
 
     @Option(help: "wrk connections for the hit figures.")
-    var connections = 64
+    var connections = 32
+
+    @Option(help: "wrk threads. They share the machine's cores with the proxy: on 2 cores a second wrk thread takes CPU the proxy needs.")
+    var wrkThreads = 1
 
     @Option(help: "Labelled pairs (text_a,text_b,label) whose paraphrases measure semantic hits.")
     var pairs = "../shared/fixtures/semantic/minimal_pairs.csv"
@@ -102,8 +106,8 @@ struct ProxyBench: AsyncParsableCommand {
         let check = try await Self.post(client, proxyURL + "/v1/chat/completions", body: body)
         guard check.cache == "HIT" else { throw ValidationError("the repeat was not a hit (X-Cache: \(check.cache ?? "none"))") }
 
-        progress("hits: wrk -t2 -c\(connections) -d\(seconds)s on \(proxyURL)")
-        let hits = try Self.runWrk(wrk, url: proxyURL + "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer sk-bench"], connections: connections, seconds: seconds)
+        progress("hits: wrk -t\(wrkThreads) -c\(connections) -d\(seconds)s on \(proxyURL)")
+        let hits = try Self.runWrk(wrk, url: proxyURL + "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer sk-bench"], threads: wrkThreads, connections: connections, seconds: seconds)
         report.add("proxy.hit.rps", hits.requestsPerSecond, "req/s")
         report.add("proxy.hit.p99", hits.p99Milliseconds, "ms")
         report.add("proxy.hit.p50", hits.p50Milliseconds, "ms")
@@ -177,8 +181,8 @@ struct ProxyBench: AsyncParsableCommand {
         guard ready else { throw ValidationError("gptcache_server did not start on port \(port)") }
         let answer = try await Self.post(client, base + "/get", body: #"{"prompt":"\#(prompt)"}"#)
         guard answer.body.contains("CAT-1182") else { throw ValidationError("gptcache_server /get did not return the stored answer: \(answer.body)") }
-        progress("gptcache_server: wrk -t2 -c\(connections) -d\(seconds)s on \(base)/get")
-        return try Self.runWrk(wrk, url: base + "/get", body: #"{"prompt":"\#(prompt)"}"#, headers: [:], connections: connections, seconds: seconds)
+        progress("gptcache_server: wrk -t\(wrkThreads) -c\(connections) -d\(seconds)s on \(base)/get")
+        return try Self.runWrk(wrk, url: base + "/get", body: #"{"prompt":"\#(prompt)"}"#, headers: [:], threads: wrkThreads, connections: connections, seconds: seconds)
     }
 
     // MARK: - Helpers
@@ -189,7 +193,7 @@ struct ProxyBench: AsyncParsableCommand {
         var p99Milliseconds: Double
     }
 
-    static func runWrk(_ wrk: String, url: String, body: String, headers: [String: String], connections: Int, seconds: Int) throws -> WrkResult {
+    static func runWrk(_ wrk: String, url: String, body: String, headers: [String: String], threads: Int, connections: Int, seconds: Int) throws -> WrkResult {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("llm-cache-bench-\(UUID().uuidString).lua")
         var lua = "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
         for (name, value) in headers { lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n" }
@@ -198,7 +202,7 @@ struct ProxyBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: script) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)
-        process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script.path, url]
+        process.arguments = ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script.path, url]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
