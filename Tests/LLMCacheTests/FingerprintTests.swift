@@ -151,32 +151,3 @@ import Testing
         #expect(request.lastUserText == "a\nb")
     }
 }
-
-@Suite struct CompressionTests {
-    @Test func largeValuesRoundTripCompressed() throws {
-        let text = Data(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 100).utf8)
-        let (bytes, encoding) = Compression.default.encode(text)
-        #expect(encoding == .zstd)
-        #expect(bytes.count < text.count / 4)
-        #expect(try Compression.decode(bytes, encoding: encoding, rawSize: text.count) == text)
-    }
-
-    @Test func smallAndIncompressibleValuesAreStoredAsTheyAre() {
-        let small = Data("short answer".utf8)
-        #expect(Compression.default.encode(small).encoding == .identity)
-        var generator = SystemRandomNumberGenerator()
-        let noise = Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let (bytes, encoding) = Compression.default.encode(noise)
-        #expect(encoding == .identity)
-        #expect(bytes == noise)
-    }
-
-    @Test func damagedBytesAreReportedNotReturned() throws {
-        let text = Data(String(repeating: "abc", count: 1000).utf8)
-        var (bytes, _) = Compression.default.encode(text)
-        bytes[bytes.count / 2] ^= 0xFF
-        bytes.removeLast(3)
-        #expect(throws: CacheError.self) { try Compression.decode(bytes, encoding: .zstd, rawSize: text.count) }
-        #expect(throws: CacheError.self) { try Compression.decode(Data("x".utf8), encoding: .zstd, rawSize: 10) }
-    }
-}
