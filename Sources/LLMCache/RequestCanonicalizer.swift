@@ -557,13 +557,7 @@ struct RequestCanonicalizer {
         var value: UInt32 = 0
         for _ in 0..<4 {
             let c = input[index]
-            let digit: UInt32
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
-            default: throw Unsupported()
-            }
+            guard let digit = JSONParser.hexDigit(c) else { throw Unsupported() }
             value = value << 4 | digit
             index += 1
         }

@@ -61,9 +61,9 @@ struct ProxyHandlers: Sendable {
             return OpenAIErrorBody.response(.badRequest, message: "the request could not be read: \(error)")
         }
         let namespace = server.tenants.namespace(for: request.headers)
-        var options = controls.options(namespace: namespace, semantic: server.configuration.semantic)
-        // Embeddings are vectors of their exact input: a paraphrase's are not the answer.
-        if route == .embeddings { options.semantic = .off }
+        // Embeddings requests have no semantic scope (SemanticScope refuses an
+        // `input`), so only chat and completions are ever matched by meaning.
+        let options = controls.options(namespace: namespace, semantic: server.configuration.semantic)
         let streaming = route != .embeddings && llmRequest.isStreaming
 
         if controls.lookup, let hit = await cache.lookup(llmRequest, options: options) {
