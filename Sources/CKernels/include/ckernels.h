@@ -13,12 +13,14 @@ int ck_half_kernels_fast(void);
 int ck_half_kernels_supported(void);
 
 /// Converts a PyTorch Linear weight, `outputs` rows of `inner` floats, to half
-/// precision, transposed: `out[k * outputs + n] = half(weight[n * inner + k])`.
+/// precision in panels of 32 output columns:
+/// `out[(n / 32) * 32 * inner + k * 32 + n % 32] = half(weight[n * inner + k])`.
+/// `outputs` must be a multiple of 32; `out` holds `outputs * inner` values.
 /// Requires ck_half_kernels_supported().
-void ck_transpose_to_half(const float *weight, int outputs, int inner, uint16_t *out);
+void ck_pack_half_panels(const float *weight, int outputs, int inner, uint16_t *out);
 
 /// `c[rows x outputs] (+)= a[rows x inner] * w`, where `w` is a weight converted
-/// by ck_transpose_to_half. `outputs` must be a multiple of 32. `accumulate`
+/// by ck_pack_half_panels. `outputs` must be a multiple of 32. `accumulate`
 /// adds to `c` (which then holds, say, a bias or residual) instead of
 /// overwriting it. Requires ck_half_kernels_supported().
 void ck_gemm_half_weights(int rows, int outputs, int inner, const float *a, int lda,
