@@ -13,8 +13,9 @@ struct EvalSemanticCommand: AsyncParsableCommand {
             Pairwise: a row is predicted a duplicate when cosine ≥ T and every verifier passes. \
             Cache mode: the distinct text_a are cached, the distinct text_b are queries; \
             candidates are tried in order of similarity while ≥ T and the first that passes \
-            the verifiers is the hit, correct when labelled a duplicate of the query. \
-            Use it to choose a threshold on your own traffic.
+            the verifiers is the hit, unless the next candidate that passes them is within the \
+            ambiguity margin (then the query is a miss); a hit is correct when labelled a \
+            duplicate of the query. Use it to choose a threshold on your own traffic.
             """
     )
 
@@ -27,8 +28,14 @@ struct EvalSemanticCommand: AsyncParsableCommand {
     @Option(name: .customLong("threshold"), help: "A threshold to score (cosine, -1...1); repeat for several. Default: 0.70 to 0.95 in steps of 0.05.")
     var thresholds: [Double] = []
 
-    @Flag(help: "Score plain cosine similarity, without verifiers.")
+    @Flag(help: "Score plain cosine similarity, without verifiers or the ambiguity rule.")
     var noVerify = false
+
+    @Option(help: "How far the best verified candidate must lead the next one to be served (cosine; 0 turns the rule off). Default: the semantic cache's, 0.04.")
+    var ambiguityMargin: Float?
+
+    @Option(help: "At or above this similarity a candidate is served however close the next one is. Default: the semantic cache's, 0.95.")
+    var decisiveSimilarity: Float?
 
     @Option(help: "Comma-separated verifiers to use (numbers, negation, antonyms, entities). Default: all.")
     var verifiers: String?
@@ -49,6 +56,7 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         let data = try LabelledPairs(csv: text)
         guard !data.pairs.isEmpty else { throw CacheError(.invalidArgument, "\(pairs) has no rows") }
         let chosen = try selectedVerifiers()
+        let ambiguity = selectedAmbiguity()
         let sweep = thresholds.isEmpty ? [0.70, 0.75, 0.80, 0.85, 0.90, 0.95] : thresholds.sorted()
 
         let model = try MiniLMEmbedder(directory: modelDir)
@@ -86,23 +94,24 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         }
 
         let layout = SemanticEvaluation.cacheLayout(data)
-        let candidates = topCandidates(layout, vectors: vectors, minimum: Float(sweep.first!), k: 25)
-        let cache = try await SemanticEvaluation.cacheMode(layout, thresholds: sweep, candidates: { candidates[$0] }) { q, c in
+        // Rivals up to the margin below the lowest threshold decide ambiguity.
+        let candidates = topCandidates(layout, vectors: vectors, minimum: Float(sweep.first!) - ambiguity.margin, k: 25)
+        func verifyCached(_ q: Int, _ c: Int) async throws -> Bool {
             try await verify(layout.queries[q], layout.cached[c], dot(vectors[layout.queries[q]]!, vectors[layout.cached[c]]!))
         }
+        let cache = try await SemanticEvaluation.cacheMode(layout, thresholds: sweep, ambiguity: ambiguity, candidates: { candidates[$0] }, verified: verifyCached)
 
         let defaultThreshold = Double(SemanticCache.Configuration().threshold)
         if showErrors > 0 {
             var shown = 0
             for q in layout.queries.indices where shown < showErrors {
                 let identical = layout.cached.firstIndex(of: layout.queries[q])
-                for candidate in candidates[q] where Double(candidate.similarity) >= defaultThreshold && candidate.index != identical {
-                    guard try await verify(layout.queries[q], layout.cached[candidate.index], candidate.similarity) else { continue }
-                    if !layout.duplicates[q].contains(candidate.index) {
-                        print(String(format: "%.3f", candidate.similarity), layout.queries[q], "=>", layout.cached[candidate.index], separator: " | ")
-                        shown += 1
-                    }
-                    break
+                let hit = try await SemanticEvaluation.firstHit(
+                    candidates[q].filter { $0.index != identical }, threshold: Float(defaultThreshold), ambiguity: ambiguity
+                ) { try await verifyCached(q, $0) }
+                if let hit, !layout.duplicates[q].contains(hit.index) {
+                    print(String(format: "%.3f", hit.similarity), layout.queries[q], "=>", layout.cached[hit.index], separator: " | ")
+                    shown += 1
                 }
             }
         }
@@ -110,22 +119,37 @@ struct EvalSemanticCommand: AsyncParsableCommand {
             struct Output: Encodable {
                 var model: String
                 var verifiers: [String]
+                var ambiguity_margin: Float
+                var decisive_similarity: Float
                 var pairwise: [PairwiseScore]
                 var cache: [CacheModeScore]
                 var default_threshold: Double
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let output = Output(model: model.modelIdentifier, verifiers: chosen.map(\.name), pairwise: pairwise, cache: cache, default_threshold: defaultThreshold)
+            let output = Output(model: model.modelIdentifier, verifiers: chosen.map(\.name),
+                                ambiguity_margin: ambiguity.margin, decisive_similarity: ambiguity.decisiveSimilarity, pairwise: pairwise, cache: cache, default_threshold: defaultThreshold)
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
         print("\(pairs): \(data.pairs.count) pairs, \(data.pairs.filter(\.duplicate).count) duplicates; model \(model.modelIdentifier)")
         print("verifiers: \(chosen.isEmpty ? "none" : chosen.map(\.name).joined(separator: ", "))   default threshold \(defaultThreshold)")
+        print(ambiguity.margin > 0
+            ? String(format: "cache mode: a hit needs a lead of %.3f over the next verified candidate, below similarity %.3f", ambiguity.margin, ambiguity.decisiveSimilarity)
+            : "cache mode: no ambiguity rule")
         print("\npairwise     precision  recall   f1      fpr")
         for s in pairwise { print(String(format: "  t=%.3f    %.3f      %.3f    %.3f   %.3f", s.threshold, s.precision, s.recall, s.f1, s.fpr)) }
         print("\ncache mode   hit rate   precision  recall   f1      false-hit rate")
         for s in cache { print(String(format: "  t=%.3f    %.3f      %.3f      %.3f    %.3f   %.3f", s.threshold, s.hit_rate, s.precision, s.recall, s.f1, s.false_hit_rate)) }
+    }
+
+    func selectedAmbiguity() -> SemanticCache.Ambiguity {
+        if noVerify { return .off }
+        let standard = SemanticCache.Configuration().ambiguity
+        return SemanticCache.Ambiguity(
+            margin: ambiguityMargin ?? standard.margin,
+            decisiveSimilarity: decisiveSimilarity ?? standard.decisiveSimilarity
+        )
     }
 
     func selectedVerifiers() throws -> [any SemanticVerifier] {

@@ -140,12 +140,15 @@ public enum SemanticEvaluation {
     ///
     /// - Parameters:
     ///   - candidates: for each query, cached indexes with their similarity,
-    ///     most similar first, covering at least every candidate at or above the
-    ///     lowest threshold.
+    ///     most similar first, covering every candidate at or above the lowest
+    ///     threshold and, when `ambiguity` has a margin, the rivals within that
+    ///     margin below them.
+    ///   - ambiguity: the rule ``SemanticCache`` applies; ``SemanticCache/Ambiguity/off`` for none.
     ///   - verified: whether cached text `c` passes every verifier for query `q`.
     public static func cacheMode(
         _ layout: CacheLayout,
         thresholds: [Double],
+        ambiguity: SemanticCache.Ambiguity = .off,
         candidates: (Int) -> [(index: Int, similarity: Float)],
         verified: (_ query: Int, _ cached: Int) async throws -> Bool
     ) async throws -> [CacheModeScore] {
@@ -157,22 +160,17 @@ public enum SemanticEvaluation {
                 let identical = layout.cached.firstIndex(of: layout.queries[q])
                 let duplicates = layout.duplicates[q].subtracting(identical.map { [$0] } ?? [])
                 if duplicates.isEmpty { without += 1 } else { withDuplicate += 1 }
-                var hit: Int? = nil
-                for candidate in candidates(q) {
-                    guard Double(candidate.similarity) >= t else { break }
-                    if candidate.index == identical { continue }
-                    let ok: Bool
-                    if let known = verdicts[q]?[candidate.index] {
-                        ok = known
-                    } else {
-                        ok = try await verified(q, candidate.index)
-                        verdicts[q, default: [:]][candidate.index] = ok
-                    }
-                    if ok { hit = candidate.index; break }
+                let hit = try await firstHit(
+                    candidates(q).filter { $0.index != identical }, threshold: Float(t), ambiguity: ambiguity
+                ) { c in
+                    if let known = verdicts[q]?[c] { return known }
+                    let ok = try await verified(q, c)
+                    verdicts[q, default: [:]][c] = ok
+                    return ok
                 }
                 guard let hit else { continue }
                 hits += 1
-                if duplicates.isEmpty { falseHits += 1 } else if duplicates.contains(hit) { correct += 1 }
+                if duplicates.isEmpty { falseHits += 1 } else if duplicates.contains(hit.index) { correct += 1 }
             }
             let precision = hits == 0 ? 0 : Double(correct) / Double(hits)
             let recall = withDuplicate == 0 ? 0 : Double(correct) / Double(withDuplicate)
@@ -185,6 +183,32 @@ public enum SemanticEvaluation {
             ))
         }
         return scores
+    }
+
+    /// The candidate a cache lookup serves, as ``SemanticCache`` chooses it:
+    /// the first at or above `threshold` that passes `verified`, unless the
+    /// next one that passes is within the ambiguity margin; `nil` for a miss.
+    /// `candidates` is most similar first and holds no text identical to the query.
+    public static func firstHit(
+        _ candidates: [(index: Int, similarity: Float)],
+        threshold: Float,
+        ambiguity: SemanticCache.Ambiguity,
+        verified: (Int) async throws -> Bool
+    ) async throws -> (index: Int, similarity: Float)? {
+        var position = 0
+        while position < candidates.count {
+            let candidate = candidates[position]
+            position += 1
+            guard candidate.similarity >= threshold else { return nil }
+            guard try await verified(candidate.index) else { continue }
+            while position < candidates.count, ambiguity.contested(candidate.similarity, by: candidates[position].similarity) {
+                let rival = candidates[position]
+                position += 1
+                if try await verified(rival.index) { return nil }
+            }
+            return candidate
+        }
+        return nil
     }
 }
 
