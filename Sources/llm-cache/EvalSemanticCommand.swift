@@ -49,6 +49,15 @@ struct EvalSemanticCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Keep the embeddings in this file and reuse them on later runs over the same texts.", visibility: .hidden))
     var vectorsFile: String?
 
+    func validate() throws {
+        if let ambiguityMargin, !(0...2).contains(ambiguityMargin) {
+            throw ValidationError("--ambiguity-margin must be between 0 (no rule) and 2, a difference of cosines; got \(ambiguityMargin)")
+        }
+        if let decisiveSimilarity, !(-1...1).contains(decisiveSimilarity) {
+            throw ValidationError("--decisive-similarity is a cosine, between -1 and 1; got \(decisiveSimilarity)")
+        }
+    }
+
     func run() async throws {
         guard let text = try? String(contentsOfFile: pairs, encoding: .utf8) else {
             throw CacheError(.invalidArgument, "cannot read \(pairs)")

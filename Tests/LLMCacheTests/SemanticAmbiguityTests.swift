@@ -123,4 +123,19 @@ import Testing
         let (semantic, store, _) = try await cache(space, storing: ["a different question", "the right one", "far behind"])
         #expect(try await served(semantic, store) == "the right one")
     }
+
+    /// `eval-semantic` scores the rule the cache applies.
+    @Test func theEvaluationProtocolAppliesTheSameRule() async throws {
+        let tied = [(index: 0, similarity: Float(0.92)), (index: 1, similarity: Float(0.90))]
+        let clear = [(index: 0, similarity: Float(0.92)), (index: 1, similarity: Float(0.87))]
+        func hit(_ candidates: [(index: Int, similarity: Float)], _ ambiguity: SemanticCache.Ambiguity = .standard, rejecting: Set<Int> = []) async throws -> Int? {
+            try await SemanticEvaluation.firstHit(candidates, threshold: 0.85, ambiguity: ambiguity) { !rejecting.contains($0) }?.index
+        }
+        #expect(try await hit(tied) == nil)
+        #expect(try await hit(tied, .off) == 0)
+        #expect(try await hit(tied, rejecting: [1]) == 0)
+        #expect(try await hit(tied, rejecting: [0]) == 1)
+        #expect(try await hit(clear) == 0)
+        #expect(try await hit([(index: 0, similarity: 0.84)], .off) == nil)
+    }
 }
