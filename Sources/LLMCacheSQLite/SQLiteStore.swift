@@ -33,6 +33,8 @@ public final class SQLiteStore: CacheStore {
     let pool: DatabasePool
     /// The connections hits read on; see ``SQLiteReaderPool``.
     let readers: SQLiteReaderPool
+    /// The connection entries are stored on; see ``SQLiteWriter``.
+    let writer: SQLiteWriter
     let clock: any CacheClock
     let evictionCount = Atomic<Int>(0)
     let expirationCount = Atomic<Int>(0)
@@ -69,7 +71,14 @@ public final class SQLiteStore: CacheStore {
         readers = SQLiteReaderPool(path: path, busyTimeout: configuration.busyTimeout, maximumIdle: configuration.maximumReaders)
         do {
             pool = try Self.openPool(path: path, configuration: config, busyTimeout: configuration.busyTimeout)
-            try pool.writeWithoutTransaction { db in try SQLiteSchema.migrate(db, path: path) }
+            try pool.writeWithoutTransaction { db in
+                // DatabasePool sets synchronous=NORMAL on its writer when it
+                // switches the file to WAL, after prepareDatabase has run, so a
+                // `.full` store's deletes were not synced: set it again.
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                try SQLiteSchema.migrate(db, path: path)
+            }
+            writer = try SQLiteWriter(path: path, synchronous: synchronous, busyTimeout: configuration.busyTimeout, backgroundCheckpoints: configuration.durability == .normal)
         } catch {
             throw Self.translate(error, path: path, busyTimeout: configuration.busyTimeout, while: "opening")
         }
@@ -150,19 +159,7 @@ public final class SQLiteStore: CacheStore {
         let path = configuration.path
         let removed: Removals
         do {
-            removed = try await pool.writeWithoutTransaction { db in
-                var removed = Removals()
-                try db.inTransaction(.immediate) {
-                    removed.expired = try Self.purgeExpired(db, now: now, limit: Self.purgeBatch, path: path)
-                    var newest: Int64 = 0
-                    for entry in entries {
-                        newest = try Self.insert(entry, db)
-                    }
-                    (removed.evictedCount, removed.evicted) = try Self.evictIfNeeded(db, maximumBytes: maximumBytes, keep: newest, wantKeys: wantKeys, path: path)
-                    return .commit
-                }
-                return removed
-            }
+            removed = try await writer.write(entries, now: now, maximumBytes: maximumBytes, wantKeys: wantKeys, path: path)
         } catch {
             throw translate(error, "writing an entry")
         }
@@ -309,61 +306,6 @@ public final class SQLiteStore: CacheStore {
         } catch {
             throw translate(error, operation)
         }
-    }
-
-    /// Inserts `entry` in place of any row with its key; returns the new row id.
-    static func insert(_ entry: CacheEntry, _ db: Database) throws -> Int64 {
-        let key = SQLiteRowCodec.blob(entry.key)
-        try db.cachedStatement(sql: "DELETE FROM entries WHERE key = ?").execute(arguments: [key])
-        try db.cachedStatement(sql: """
-            INSERT INTO entries (key, namespace, model, tags, created_at, expires_at, compute_ns, encoding, raw_size, weight, value)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                key, entry.namespace, entry.model, SQLiteRowCodec.blob(tags: entry.tags),
-                entry.createdAt.nanosecondsSinceEpoch, entry.expiresAt?.nanosecondsSinceEpoch,
-                entry.computeDuration.nanoseconds, entry.encoding.name, entry.rawSize, entry.weight, entry.value,
-            ])
-        let id = db.lastInsertedRowID
-        if !entry.tags.isEmpty {
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO entry_tags (tag, entry_id) VALUES (?, ?)")
-            for tag in entry.tags { try statement.execute(arguments: [tag, id]) }
-        }
-        if let semantic = entry.semantic {
-            try db.cachedStatement(sql: "INSERT INTO semantic (entry_id, scope, text, embedding_model, vector) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [id, SQLiteRowCodec.blob(semantic.scope), semantic.text, semantic.embeddingModel, SQLiteRowCodec.blob(vector: semantic.vector)])
-        }
-        return id
-    }
-
-    /// Deletes up to `limit` expired rows, found through the expiry index.
-    static func purgeExpired(_ db: Database, now: Int64, limit: Int, path: String) throws -> [CacheKey] {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE expires_at <= ? LIMIT ?) RETURNING key"),
-            arguments: [now, limit]
-        )
-        guard !rows.isEmpty else { return [] }
-        return try rows.map { try SQLiteRowCodec.key($0[0], path: path) }
-    }
-
-    /// When the stored bytes exceed `maximumBytes`, deletes the least recently
-    /// written rows (lowest ids) until 5 % under it, sparing the row just
-    /// written. One batch per overflow keeps eviction off most writes. Returns
-    /// how many rows went, and their keys when someone listens for events.
-    static func evictIfNeeded(_ db: Database, maximumBytes: Int, keep: Int64, wantKeys: Bool, path: String) throws -> (count: Int, keys: [CacheKey]) {
-        let stored = try Int.fetchOne(db.cachedStatement(sql: "SELECT stored_bytes FROM totals WHERE id = 0")) ?? 0
-        guard stored > maximumBytes else { return (0, []) }
-        let target = maximumBytes - maximumBytes / 20
-        var toFree = stored - target
-        var lastID: Int64 = 0
-        var keys: [CacheKey] = []
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, key, weight FROM entries WHERE id != ? ORDER BY id", arguments: [keep])
-        while toFree > 0, let row = try cursor.next() {
-            lastID = row[0]
-            toFree -= row[2] as Int
-            if wantKeys { keys.append(try SQLiteRowCodec.key(row[1], path: path)) }
-        }
-        try db.cachedStatement(sql: "DELETE FROM entries WHERE id <= ? AND id != ?").execute(arguments: [lastID, keep])
-        return (db.changesCount, keys)
     }
 
     /// Decodes a row of ``selectEntrySQL``.
