@@ -8,8 +8,8 @@ import Synchronization
 /// The connection ``SQLiteStore/set(contentsOf:)`` writes on, with its
 /// statements prepared once, and the checkpoints that keep its WAL short.
 ///
-/// A write is tried at once on the calling thread, without waiting for any
-/// lock: a free connection and a free database lock make it one transaction
+/// With `synchronous=NORMAL`, a write is tried at once on the calling thread,
+/// without waiting for any lock: a free connection and a free database lock make it one transaction
 /// and no thread hop. Through GRDB's async write API every write hopped to the
 /// writer's dispatch queue and back, which on a 2-core machine cost as much as
 /// the transaction. When the connection is busy with another task's write, or
@@ -30,6 +30,10 @@ final class SQLiteWriter: Sendable {
     private let connection: Mutex<Connection>
     private let queue = DispatchQueue(label: "LLMCache.SQLiteStore.writer")
     private let checkpointer: Checkpointer
+    /// Whether a write may run on the calling thread. Only without `fsync`s on
+    /// the commit path (NORMAL with background checkpoints): a FULL commit waits
+    /// milliseconds for the disk, which must not hold a cooperative thread.
+    private let writesInline: Bool
 
     /// Frames (pages) in the WAL from which a background checkpoint is asked
     /// for: SQLite's own automatic checkpoint threshold.
@@ -45,15 +49,18 @@ final class SQLiteWriter: Sendable {
     /// schema up to date; `backgroundCheckpoints` for `synchronous=NORMAL`.
     init(path: String, synchronous: String, busyTimeout: Duration, backgroundCheckpoints: Bool) throws {
         checkpointer = Checkpointer(path: path)
+        writesInline = backgroundCheckpoints
         connection = Mutex(try Connection(path: path, synchronous: synchronous, busyTimeout: busyTimeout, checkpointer: backgroundCheckpoints ? checkpointer : nil))
     }
 
     /// Runs one transaction storing `entries` (see ``Connection/write(_:now:maximumBytes:wantKeys:path:)``).
     func write(_ entries: [CacheEntry], now: Int64, maximumBytes: Int, wantKeys: Bool, path: String) async throws -> SQLiteStore.Removals {
-        let attempt = try connection.withLockIfAvailable { connection -> SQLiteStore.Removals? in
-            try connection.write(entries, now: now, maximumBytes: maximumBytes, wantKeys: wantKeys, path: path, wait: false)
+        if writesInline {
+            let attempt = try connection.withLockIfAvailable { connection -> SQLiteStore.Removals? in
+                try connection.write(entries, now: now, maximumBytes: maximumBytes, wantKeys: wantKeys, path: path, wait: false)
+            }
+            if let removed = attempt ?? nil { return removed }
         }
-        if let removed = attempt ?? nil { return removed }
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {
