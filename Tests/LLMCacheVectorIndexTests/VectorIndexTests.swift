@@ -172,6 +172,14 @@ func makeIndexes(dimension: Int) throws -> [any VectorIndex] {
         }
         #expect(agree >= 198, "recall@1 \(agree)/200 with efSearch 300")
     }
+
+    @Test func theSearchBreadthDoublesForEveryTenfoldGrowthPastAHundredThousand() {
+        #expect(HNSWIndex.grownEfSearch(64, count: 50_000) == 64)
+        #expect(HNSWIndex.grownEfSearch(64, count: 100_000) == 64)
+        #expect(HNSWIndex.grownEfSearch(64, count: 1_000_000) == 128)
+        #expect(HNSWIndex.grownEfSearch(64, count: 10_000_000) == 256)
+        #expect(HNSWIndex.grownEfSearch(64, count: 316_228) == 91)
+    }
 }
 
 /// Holds the approximate index's construction until the test lets it go.
