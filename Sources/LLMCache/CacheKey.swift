@@ -95,15 +95,24 @@ public struct CacheKey: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// The 64-character lowercase hexadecimal form, as shown in logs and in the
     /// proxy's `X-Cache-Key` header.
+    ///
+    /// Written straight from the words into the string's own storage: the
+    /// proxy sends it with every response.
     public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        String(unsafeUninitializedCapacity: 64) { out in
+            var index = 0
+            for word in [w0, w1, w2, w3] {
+                var shift: UInt64 = 60
+                while true {
+                    let nibble = UInt8(truncatingIfNeeded: word >> shift) & 0x0F
+                    out[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                    index += 1
+                    if shift == 0 { break }
+                    shift -= 4
+                }
+            }
+            return 64
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     public var description: String { hex }

@@ -248,8 +248,16 @@ public final class LLMCache: Sendable {
     /// ``store(_:for:options:computeDuration:)`` when the answer is produced
     /// outside ``response(for:options:compute:)``, as a relayed stream is.
     public func lookup(_ request: LLMRequest, options: Options = Options()) async -> Response? {
+        let key = fingerprint.key(for: request, namespace: options.namespace ?? configuration.namespace)
+        return await lookup(request, key: key, options: options)
+    }
+
+    /// ``lookup(_:options:)`` for a caller that already has the request's key,
+    /// such as the proxy, which remembers the keys of bodies it saw recently.
+    ///
+    /// - Precondition: `key` is `key(for: request, namespace: options.namespace)`.
+    package func lookup(_ request: LLMRequest, key: CacheKey, options: Options) async -> Response? {
         let namespace = options.namespace ?? configuration.namespace
-        let key = fingerprint.key(for: request, namespace: namespace)
         if let hit = await lookup(key: key, maxAge: options.maxAge, countingMiss: false) { return hit }
         if let semantic, options.semantic != .off,
            let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {

@@ -20,6 +20,14 @@ struct ProxyHandlers: Sendable {
     static let xCacheSimilarity = HTTPField.Name("X-Cache-Similarity")!
     static let age = HTTPField.Name("Age")!
 
+    // Whole fields made once: a field made per response checks its value
+    // byte by byte.
+    static let hitField = HTTPField(name: xCache, value: "HIT")
+    static let semanticHitField = HTTPField(name: xCache, value: "SEMANTIC-HIT")
+    static let missField = HTTPField(name: xCache, value: "MISS")
+    static let bypassField = HTTPField(name: xCache, value: "BYPASS")
+    static let jsonContentType = HTTPField(name: .contentType, value: "application/json")
+
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/chat/completions") { request, _ in await cached(request, route: .chat) }
         router.post("/v1/completions") { request, _ in await cached(request, route: .completions) }
@@ -44,11 +52,11 @@ struct ProxyHandlers: Sendable {
             metrics.record(route, .rejected, since: start)
             return OpenAIErrorBody.response(.contentTooLarge, message: "the request body is larger than the proxy's limit of \(limit) bytes; send a smaller request, or start the proxy with a larger --max-body-bytes")
         }
-        let llmRequest: LLMRequest
+        let parsed: RequestMemo.Entry
         let controls: CacheControls
         do {
-            llmRequest = try LLMRequest(json: body.readableBytesView)
-            try Self.validate(llmRequest, route: route)
+            parsed = try self.parsed(body, headers: request.headers)
+            try Self.validate(parsed.request, route: route)
             controls = try CacheControls(headers: request.headers)
         } catch let error as CacheError {
             metrics.record(route, .rejected, since: start)
@@ -60,13 +68,14 @@ struct ProxyHandlers: Sendable {
             metrics.record(route, .rejected, since: start)
             return OpenAIErrorBody.response(.badRequest, message: "the request could not be read: \(error)")
         }
-        let namespace = server.tenants.namespace(for: request.headers)
+        let llmRequest = parsed.request
+        let namespace = parsed.namespace
         // Embeddings requests have no semantic scope (SemanticScope refuses an
         // `input`), so only chat and completions are ever matched by meaning.
         let options = controls.options(namespace: namespace, semantic: server.configuration.semantic)
         let streaming = route != .embeddings && llmRequest.isStreaming
 
-        if controls.lookup, let hit = await cache.lookup(llmRequest, options: options) {
+        if controls.lookup, let hit = await cache.lookup(llmRequest, key: parsed.key, options: options) {
             switch hit.source {
             case .semanticHit(let similarity, let matched):
                 return served(hit.value, outcome: .semanticHit, key: matched, age: hit.age, similarity: similarity, request: llmRequest, route: route, streaming: streaming, start: start)
@@ -95,11 +104,31 @@ struct ProxyHandlers: Sendable {
             }
             metrics.record(route, outcome, since: start)
             var headers = cacheHeaders(outcome: outcome, key: response.key, age: .zero, similarity: nil)
-            headers[.contentType] = "application/json"
+            headers.append(Self.jsonContentType)
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.value)))
         } catch {
             return failure(error, route: route, start: start)
         }
+    }
+
+    /// The request in `body`, its tenant namespace and its key: remembered
+    /// from an earlier request with the same bytes and credentials, or
+    /// derived and remembered now.
+    ///
+    /// - Throws: ``CacheError`` when the body is not a valid request.
+    func parsed(_ body: ByteBuffer, headers: HTTPFields) throws -> RequestMemo.Entry {
+        let memo = server.requestMemo
+        let credentials = RequestMemo.Credentials(headers)
+        let slot = memo.slot(body: body, credentials: credentials)
+        if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials) { return entry }
+        let request = try LLMRequest(json: body.readableBytesView)
+        let namespace = server.tenants.namespace(for: headers)
+        let entry = RequestMemo.Entry(
+            body: Array(body.readableBytesView), credentials: credentials, request: request,
+            namespace: namespace, key: cache.key(for: request, namespace: namespace)
+        )
+        if let slot { memo.insert(entry, at: slot) }
+        return entry
     }
 
     /// One miss: what the computation needs to call the upstream and store.
@@ -126,29 +155,30 @@ struct ProxyHandlers: Sendable {
         var headers = cacheHeaders(outcome: outcome, key: key, age: age, similarity: similarity)
         if streaming, let stored = try? JSONValue(parsing: value),
            let events = server.configuration.replay.eventStream(of: stored, includeUsage: request.body["stream_options"]?["include_usage"] == .bool(true)) {
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
+            headers.append(HTTPField(name: .contentType, value: "text/event-stream"))
+            headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
             metrics.record(route, outcome, since: start)
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events)))
         }
-        headers[.contentType] = "application/json"
+        headers.append(Self.jsonContentType)
         metrics.record(route, outcome, since: start)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
     }
 
     func cacheHeaders(outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?) -> HTTPFields {
+        // Appended, not assigned: none is present yet, and assigning looks
+        // each name up first.
         var headers = HTTPFields()
-        let label: String
+        headers.reserveCapacity(similarity == nil ? 4 : 5)
         switch outcome {
-        case .hit: label = "HIT"
-        case .semanticHit: label = "SEMANTIC-HIT"
-        case .bypass: label = "BYPASS"
-        default: label = "MISS"
+        case .hit: headers.append(Self.hitField)
+        case .semanticHit: headers.append(Self.semanticHitField)
+        case .bypass: headers.append(Self.bypassField)
+        default: headers.append(Self.missField)
         }
-        headers[Self.xCache] = label
-        headers[Self.xCacheKey] = key.hex
-        headers[Self.age] = String(max(0, age.components.seconds))
-        if let similarity { headers[Self.xCacheSimilarity] = String(format: "%.4f", similarity) }
+        headers.append(HTTPField(name: Self.xCacheKey, value: key.hex))
+        headers.append(HTTPField(name: Self.age, value: String(max(0, age.components.seconds))))
+        if let similarity { headers.append(HTTPField(name: Self.xCacheSimilarity, value: String(format: "%.4f", similarity))) }
         return headers
     }
 

@@ -5,18 +5,38 @@ import Synchronization
 /// metrics in the same registry. Every collector is made once at start-up,
 /// so recording on the hit path takes no registry lookup. Thread-safe.
 struct ProxyMetrics: Sendable {
-    enum Route: String, CaseIterable, Sendable {
-        case chat = "chat_completions"
-        case completions
-        case embeddings
+    enum Route: Int, CaseIterable, Sendable {
+        case chat, completions, embeddings
+
+        var label: String {
+            switch self {
+            case .chat: return "chat_completions"
+            case .completions: return "completions"
+            case .embeddings: return "embeddings"
+            }
+        }
     }
 
-    enum Outcome: String, CaseIterable, Sendable {
-        case hit, semanticHit = "semantic_hit", miss, bypass, upstreamError = "upstream_error", rejected
+    enum Outcome: Int, CaseIterable, Sendable {
+        case hit, semanticHit, miss, bypass, upstreamError, rejected
+
+        var label: String {
+            switch self {
+            case .hit: return "hit"
+            case .semanticHit: return "semantic_hit"
+            case .miss: return "miss"
+            case .bypass: return "bypass"
+            case .upstreamError: return "upstream_error"
+            case .rejected: return "rejected"
+            }
+        }
     }
 
-    private let requests: [String: Counter]
-    private let durations: [String: DurationHistogram]
+    /// One collector per route and outcome, at ``slot(_:_:)``: every request
+    /// records into two of them, so finding them is an index, not a string
+    /// built and hashed.
+    private let requests: [Counter]
+    private let durations: [DurationHistogram]
     let upstreamDuration: DurationHistogram
     let upstreamErrors: Counter
     let promptTokensSaved: Counter
@@ -46,15 +66,16 @@ struct ProxyMetrics: Sendable {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "llm_cache", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
         }
-        var requests: [String: Counter] = [:]
-        var durations: [String: DurationHistogram] = [:]
+        var requests: [Counter] = []
+        var durations: [DurationHistogram] = []
         let requestName = name("requests", "total", "Requests to the cached routes, by route and cache outcome (hit, semantic_hit, miss, bypass, upstream_error, rejected).")
         let durationName = name("request_duration", "seconds", "Time from request to the end of the response, by route and cache outcome.")
         for route in Route.allCases {
             for outcome in Outcome.allCases {
-                let labels = [("route", route.rawValue), ("cache", outcome.rawValue)]
-                requests[route.rawValue + "/" + outcome.rawValue] = registry.makeCounter(descriptor: requestName, labels: labels)
-                durations[route.rawValue + "/" + outcome.rawValue] = registry.makeDurationHistogram(descriptor: durationName, labels: labels, buckets: Self.latencyBuckets)
+                let labels = [("route", route.label), ("cache", outcome.label)]
+                assert(requests.count == Self.slot(route, outcome))
+                requests.append(registry.makeCounter(descriptor: requestName, labels: labels))
+                durations.append(registry.makeDurationHistogram(descriptor: durationName, labels: labels, buckets: Self.latencyBuckets))
             }
         }
         self.requests = requests
@@ -68,9 +89,13 @@ struct ProxyMetrics: Sendable {
     }
 
     func record(_ route: Route, _ outcome: Outcome, since start: ContinuousClock.Instant) {
-        let key = route.rawValue + "/" + outcome.rawValue
-        requests[key]?.increment()
-        durations[key]?.record(ContinuousClock.now - start)
+        let slot = Self.slot(route, outcome)
+        requests[slot].increment()
+        durations[slot].record(ContinuousClock.now - start)
+    }
+
+    static func slot(_ route: Route, _ outcome: Outcome) -> Int {
+        route.rawValue * Outcome.allCases.count + outcome.rawValue
     }
 
     func saved(prompt: Int, completion: Int, cost: Double) {

@@ -38,6 +38,7 @@ public final class ProxyServer: Service {
     let onListening: @Sendable (_ port: Int) async -> Void
     let metrics: ProxyMetrics
     let tenants: TenantNamespace
+    let requestMemo = RequestMemo()
     let adminToken: AdminToken?
     let semanticIndexLoading: SemanticIndexLoading
 

@@ -11,6 +11,7 @@ import HTTPTypes
 /// the namespace of the empty credential. With a shared namespace configured,
 /// every request uses it.
 struct TenantNamespace: Sendable {
+    /// ``RequestMemo/Credentials`` keeps one field per name here.
     static let credentialHeaders: [HTTPField.Name] = [.authorization, HTTPField.Name("api-key")!, HTTPField.Name("x-api-key")!]
 
     let shared: String?
@@ -18,16 +19,21 @@ struct TenantNamespace: Sendable {
     func namespace(for headers: HTTPFields) -> String {
         if let shared { return shared }
         var hasher = SHA256()
-        hasher.update(data: Array("llm-cache-tenant/v1".utf8))
+        Self.domain.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         for name in Self.credentialHeaders {
             // Length-prefixed, so no choice of header values can make two
-            // different credential sets hash alike.
-            let value = Array((headers[name] ?? "").utf8)
-            hasher.update(data: withUnsafeBytes(of: UInt32(value.count).littleEndian) { Array($0) })
-            hasher.update(data: value)
+            // different credential sets hash alike. Hashed from the strings'
+            // own bytes: this runs on every request.
+            var value = headers[name] ?? ""
+            value.withUTF8 { bytes in
+                withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+            }
         }
-        return Self.namespace(digest: Array(hasher.finalize()))
+        return hasher.finalize().withUnsafeBytes { Self.namespace(digest: $0) }
     }
+
+    static let domain = Array("llm-cache-tenant/v1".utf8)
 
     /// The namespace an API key (sent as `Authorization: Bearer <key>`) maps
     /// to: for the admin API, which names tenants by key.
@@ -37,15 +43,24 @@ struct TenantNamespace: Sendable {
         return namespace(for: headers)
     }
 
-    static func namespace(digest: [UInt8]) -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("tenant-".utf8)
-        for byte in digest.prefix(16) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+    static func namespace(digest: some Collection<UInt8>) -> String {
+        let prefix = "tenant-".utf8
+        return String(unsafeUninitializedCapacity: prefix.count + 32) { out in
+            var index = 0
+            for byte in prefix {
+                out[index] = byte
+                index += 1
+            }
+            for byte in digest.prefix(16) {
+                out[index] = hexDigit(byte >> 4)
+                out[index + 1] = hexDigit(byte & 0x0F)
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }
 
 /// Checks the admin token in constant time: both sides are hashed first, so

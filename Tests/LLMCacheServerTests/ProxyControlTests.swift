@@ -132,6 +132,23 @@ struct ProxyControlTests {
         }
     }
 
+    @Test("a body answered on one route is still checked on another, and other credential headers get their own tenant")
+    func repeatedBodyOnOtherRouteAndKey() async throws {
+        try await Harness.run { h in
+            let body = Harness.chat("route question")
+            let first = try await h.send("/v1/chat/completions", body: body)
+            #expect(first.cache == "MISS")
+            let repeated = try await h.send("/v1/chat/completions", body: body)
+            #expect(repeated.cache == "HIT")
+            let elsewhere = try await h.send("/v1/embeddings", body: body)
+            #expect(elsewhere.status == 400)
+            #expect(elsewhere.json?["error"]?["param"] == .string("input"))
+            let otherKey = try await h.send("/v1/chat/completions", body: body, key: nil, headers: [("x-api-key", "sk-carol")])
+            #expect(otherKey.cache == "MISS")
+            #expect(h.upstream.snapshot.chat == 2)
+        }
+    }
+
     @Test("a shared namespace shares entries across keys, only when configured")
     func sharedNamespace() async throws {
         try await Harness.run(configure: { $0.tenancy.sharedNamespace = "team" }) { h in
