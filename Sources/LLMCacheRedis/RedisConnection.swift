@@ -38,6 +38,10 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var failure: RedisError?
     private var timer: RepeatedTask?
     private let commandTimeout: TimeAmount
+    /// The limit for commands sent now: the connect timeout while the
+    /// handshake runs (``Configuration/Timeouts-swift.struct/connect`` covers
+    /// it), the command timeout after ``handshakeEnded()``.
+    private var timeout: TimeAmount
     private let endpoint: String
     private let inFlight: InFlightCounter
     /// Receives pub/sub deliveries and subscription confirmations.
@@ -47,8 +51,9 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Told once, when the connection ends, why it ended.
     var onClose: ((RedisError) -> Void)?
 
-    init(commandTimeout: TimeAmount, endpoint: String, inFlight: InFlightCounter) {
+    init(commandTimeout: TimeAmount, handshakeTimeout: TimeAmount, endpoint: String, inFlight: InFlightCounter) {
         self.commandTimeout = commandTimeout
+        self.timeout = handshakeTimeout
         self.endpoint = endpoint
         self.inFlight = inFlight
     }
@@ -64,6 +69,11 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
             bound.value.checkDeadline()
         }
+    }
+
+    /// From now on commands get the command timeout.
+    func handshakeEnded() {
+        timeout = commandTimeout
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -84,7 +94,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             return
         }
-        let deadline = NIODeadline.now() + commandTimeout
+        let deadline = NIODeadline.now() + timeout
         for request in requests {
             switch request {
             case .single(let bytes, let promise):
@@ -305,6 +315,7 @@ public final class RedisConnection: Sendable {
     ) async throws(RedisError) -> RedisConnection {
         let endpoint = configuration.endpoint
         let commandTimeout = TimeAmount(configuration.timeouts.command)
+        let connectTimeout = TimeAmount(configuration.timeouts.connect)
         let serverName = configuration.tlsServerName ?? (configuration.host.isIPAddress ? nil : configuration.host)
         let inFlight = InFlightCounter()
         let bootstrap = ClientBootstrap(group: group)
@@ -316,7 +327,9 @@ public final class RedisConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPDecoder()))
-                    let handler = RedisChannelHandler(commandTimeout: commandTimeout, endpoint: endpoint, inFlight: inFlight)
+                    let handler = RedisChannelHandler(
+                        commandTimeout: commandTimeout, handshakeTimeout: max(commandTimeout, connectTimeout), endpoint: endpoint, inFlight: inFlight
+                    )
                     handler.isSubscriber = subscriber
                     handler.onPush = onPush
                     handler.onClose = onClose
@@ -343,9 +356,13 @@ public final class RedisConnection: Sendable {
         let connection = RedisConnection(channel: channel, handler: handler, inFlight: inFlight, endpoint: endpoint)
         do {
             try await connection.handshake(configuration)
-        } catch {
+            try await channel.eventLoop.submit { handler.value.handshakeEnded() }.get()
+        } catch let error as RedisError {
             await connection.close()
             throw error
+        } catch {
+            await connection.close()
+            throw RedisError(.connectionClosed, "the connection to \(endpoint) closed during setup")
         }
         return connection
     }
