@@ -58,6 +58,13 @@ extension SQLiteStore {
         /// and semantic records read on.
         public var maximumReaders: Int = 4
 
+        /// The byte budget of an in-process ``MemoryStore`` in front of the
+        /// file, which answers repeated hits without reading SQLite; 0 (the
+        /// default) for none. It stays coherent with every other connection
+        /// and process on the file: before it answers, the store checks the
+        /// file's `data_version` and empties it when anyone else has written.
+        public var memoryTierBytes: Int = 0
+
         /// A store at `path` with every other setting at its default.
         public init(path: String) {
             self.path = path
@@ -75,6 +82,9 @@ extension SQLiteStore {
             }
             guard busyTimeout >= .zero else {
                 throw CacheError(.invalidConfiguration, "busyTimeout is \(busyTimeout); it must not be negative")
+            }
+            guard memoryTierBytes >= 0 else {
+                throw CacheError(.invalidConfiguration, "memoryTierBytes is \(memoryTierBytes); it must be 0 (no memory tier) or a positive byte budget")
             }
             guard maximumReaders >= 1 else {
                 throw CacheError(.invalidConfiguration, "maximumReaders is \(maximumReaders); it must be at least 1")

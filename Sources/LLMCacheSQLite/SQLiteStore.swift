@@ -36,6 +36,12 @@ public final class SQLiteStore: CacheStore {
     /// The connection entries are stored on; see ``SQLiteWriter``.
     let writer: SQLiteWriter
     let clock: any CacheClock
+    /// The in-process tier (``Configuration/memoryTierBytes``), if any.
+    public let memoryTier: MemoryStore?
+    /// The file's data version the memory tier was last checked against, and
+    /// a generation that moves whenever the tier is emptied or an entry
+    /// changes, so a read racing a change does not fill the tier with what it read.
+    let tierState = Mutex<(version: Int64?, generation: UInt64)>((nil, 0))
     let evictionCount = Atomic<Int>(0)
     let expirationCount = Atomic<Int>(0)
 
@@ -57,6 +63,7 @@ public final class SQLiteStore: CacheStore {
         self.configuration = configuration
         self.clock = clock
         self.events = events
+        memoryTier = configuration.memoryTierBytes > 0 ? MemoryStore(configuration: .init(maximumBytes: configuration.memoryTierBytes), clock: clock) : nil
 
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout.seconds)
@@ -124,10 +131,45 @@ public final class SQLiteStore: CacheStore {
     /// read never waits for a lock, and GRDB's read API would cost as much as
     /// the query itself.
     public func get(_ key: CacheKey) async throws -> CacheEntry? {
+        guard let tier = memoryTier else { return try read(key) }
+        if tierIsCurrent(tier), let entry = tier.lookup(key) { return entry }
+        let generation = tierState.withLock { $0.generation }
+        guard let entry = try read(key) else { return nil }
+        tierState.withLock { state in
+            // Too large for the tier is fine: it is read from the file.
+            if state.generation == generation { try? tier.insert(entry) }
+        }
+        return entry
+    }
+
+    private func read(_ key: CacheKey) throws -> CacheEntry? {
         do {
             return try readers.entry(for: key, now: clock.now().nanosecondsSinceEpoch)
         } catch {
             throw translate(error, "reading an entry")
+        }
+    }
+
+    /// Whether `tier` may answer now. Empties it first when another connection
+    /// has written to the file since the last check; `false` (read the file)
+    /// while the writing connection is busy, rather than wait for it.
+    private func tierIsCurrent(_ tier: MemoryStore) -> Bool {
+        guard let version = writer.dataVersionIfIdle() else { return false }
+        tierState.withLock { state in
+            guard state.version != version else { return }
+            tier.invalidateNow(.all)
+            state.version = version
+            state.generation &+= 1
+        }
+        return true
+    }
+
+    /// Drops what this store is about to change from the memory tier.
+    func tierForget(_ selector: InvalidationSelector) {
+        guard let tier = memoryTier else { return }
+        tierState.withLock { state in
+            tier.invalidateNow(selector)
+            state.generation &+= 1
         }
     }
 
@@ -163,6 +205,10 @@ public final class SQLiteStore: CacheStore {
         } catch {
             throw translate(error, "writing an entry")
         }
+        // After the commit: a read that raced it is kept out of the tier by
+        // the generation, and the writer's own commits leave the file's data
+        // version as it was.
+        for entry in entries { tierForget(.key(entry.key)) }
         publish(removed)
     }
 
@@ -173,6 +219,7 @@ public final class SQLiteStore: CacheStore {
         let (live, expired) = try await remove("deleting an entry", now: now) { db in
             try Row.fetchAll(db, sql: "DELETE FROM entries WHERE key = ? RETURNING key, expires_at", arguments: [SQLiteRowCodec.blob(key)])
         }
+        tierForget(.key(key))
         publishExpired(expired)
         return live > 0
     }
@@ -212,6 +259,7 @@ public final class SQLiteStore: CacheStore {
                 return rows
             }
         }
+        tierForget(selector)
         publishExpired(expired)
         events.publish(.invalidated(selector, count: live))
         return live

@@ -73,6 +73,15 @@ final class SQLiteWriter: Sendable {
         }
     }
 
+    /// `PRAGMA data_version` on the writing connection, or `nil` when the
+    /// connection is busy with a write (the caller does not wait for it). The
+    /// value changes when another connection — another process, or this
+    /// store's deletes and invalidations — has committed since the last call;
+    /// the writer's own commits do not change it.
+    func dataVersionIfIdle() -> Int64? {
+        connection.withLockIfAvailable { try? $0.dataVersion() } ?? nil
+    }
+
     /// The writing connection's `PRAGMA synchronous`: 1 for NORMAL, 2 for FULL.
     func synchronousLevel() throws -> Int {
         try connection.withLock { try $0.synchronousLevel() }
@@ -120,6 +129,14 @@ final class SQLiteWriter: Sendable {
             sqlite3_wal_hook(db, nil, nil)
             for statement in statements.values { sqlite3_finalize(statement) }
             sqlite3_close_v2(db)
+        }
+
+        func dataVersion() throws -> Int64 {
+            let pragma = try statement("PRAGMA data_version")
+            defer { sqlite3_reset(pragma) }
+            let stepped = sqlite3_step(pragma)
+            guard stepped == SQLITE_ROW else { throw error(stepped) }
+            return sqlite3_column_int64(pragma, 0)
         }
 
         func synchronousLevel() throws -> Int {

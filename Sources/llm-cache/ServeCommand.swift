@@ -53,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The prefix of every Redis key, so several caches can share one Redis. Env LLMCACHE_REDIS_PREFIX. Default llmcache:.")
     var redisPrefix: String?
 
-    @Option(help: "The byte budget of the memory tier in front of Redis, in MiB. Env LLMCACHE_MEMORY_MB. Default 256.")
+    @Option(help: "The byte budget, in MiB, of the memory tier in front of the SQLite file or Redis (of the whole cache with --store memory). Env LLMCACHE_MEMORY_MB. Default 256.")
     var memoryMb: Int?
 
     @Option(help: "The bearer token of the admin API (/admin/...); without one the admin API is disabled. Env LLMCACHE_ADMIN_TOKEN.")
@@ -119,8 +119,8 @@ struct ServeCommand: AsyncParsableCommand {
             store = tiered
             storeDescription = "redis \(redis.tls == nil ? "redis" : "rediss")://\(redis.host):\(redis.port)/\(redis.database) (prefix \(settings.redisPrefix)) behind \(settings.memoryBytes >> 20) MiB of memory"
         } else {
-            store = try settings.store.openForServing()
-            storeDescription = settings.store.description
+            store = try settings.store.openForServing(memoryBytes: settings.memoryBytes)
+            storeDescription = "\(settings.store.description)" + (settings.store == .memory ? " (\(settings.memoryBytes >> 20) MiB)" : " behind \(settings.memoryBytes >> 20) MiB of memory")
         }
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL

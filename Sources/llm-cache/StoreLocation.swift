@@ -57,13 +57,16 @@ enum StoreLocation: Hashable, CustomStringConvertible {
 
 extension StoreLocation {
     /// Opens a store for a long-running server: memory is fine here, since
-    /// the server keeps it for as long as it runs.
-    func openForServing() throws -> any CacheStore {
+    /// the server keeps it for as long as it runs. A file gets a memory tier of
+    /// `memoryBytes` in front of it (see ``SQLiteStore/Configuration/memoryTierBytes``).
+    func openForServing(memoryBytes: Int) throws -> any CacheStore {
         switch self {
         case .memory:
-            return MemoryStore()
+            return MemoryStore(configuration: .init(maximumBytes: memoryBytes))
         case .sqlite(let path):
-            return try SQLiteStore(path: path)
+            var configuration = SQLiteStore.Configuration(path: path)
+            configuration.memoryTierBytes = memoryBytes
+            return try SQLiteStore(configuration: configuration)
         }
     }
 }

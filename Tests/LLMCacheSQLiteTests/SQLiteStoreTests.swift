@@ -18,6 +18,19 @@ struct SQLiteStoreConformanceTests {
         let harness = StoreHarness(store: store, clock: clock, maximumEntryWeight: configuration.maximumEntryWeight) { clock.advance(by: $0) }
         try await check.run(harness)
     }
+
+    @Test("CacheStore contract with a memory tier in front", arguments: ConformanceCase.all)
+    func conformanceWithMemoryTier(_ check: ConformanceCase) async throws {
+        let directory = try TemporaryDirectory()
+        let clock = ManualCacheClock()
+        var configuration = SQLiteStore.Configuration(path: directory.path("conformance.sqlite"))
+        configuration.maximumBytes = 64 << 20
+        configuration.maximumEntryWeight = 1 << 20
+        configuration.memoryTierBytes = 8 << 20
+        let store = try SQLiteStore(configuration: configuration, clock: clock)
+        let harness = StoreHarness(store: store, clock: clock, maximumEntryWeight: configuration.maximumEntryWeight) { clock.advance(by: $0) }
+        try await check.run(harness)
+    }
 }
 
 @Suite("SQLiteStore persistence and files")
