@@ -457,20 +457,50 @@ public final class LLMCache: Sendable {
 /// Runs `body`, giving up after `timeout` with ``CacheError/Code/timeout``.
 ///
 /// Unlike a task group, this returns at the deadline even when `body` ignores
-/// cancellation: the caller is never held hostage by a hung backend.
+/// cancellation: the caller is never held hostage by a hung backend. When
+/// `body` finishes first its timer is cancelled at once: left to run out, every
+/// call would leave a sleeping task and a timer behind for `timeout`, tens of
+/// thousands of them at a busy proxy's hit rate.
 func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let once = ResumeOnce<T>()
+    let timer = TimerSlot()
     return try await withCheckedThrowingContinuation { continuation in
         once.set(continuation)
         let work = Task {
-            do { once.resume(.success(try await body())) } catch { once.resume(.failure(error)) }
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            if once.resume(result) { timer.cancel() }
         }
-        Task {
-            try? await Task.sleep(for: timeout)
+        timer.start {
+            // A cancelled sleep means `body` won the race.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             if once.resume(.failure(CacheError(.timeout, "the cache store did not answer within \(timeout); check that it is running and reachable"))) {
                 work.cancel()
             }
         }
+    }
+}
+
+/// The timer task of one ``withDeadline(_:_:)`` call, which the work may
+/// cancel before or after it has started.
+final class TimerSlot: Sendable {
+    private let state = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
+
+    func start(_ operation: @escaping @Sendable () async -> Void) {
+        let task = Task(operation: operation)
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        let task = state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }
+        task?.cancel()
     }
 }
 
