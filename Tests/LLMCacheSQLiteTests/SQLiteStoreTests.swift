@@ -9,24 +9,21 @@ import Testing
 struct SQLiteStoreConformanceTests {
     @Test("CacheStore contract", arguments: ConformanceCase.all)
     func conformance(_ check: ConformanceCase) async throws {
-        let directory = try TemporaryDirectory()
-        let clock = ManualCacheClock()
-        var configuration = SQLiteStore.Configuration(path: directory.path("conformance.sqlite"))
-        configuration.maximumBytes = 64 << 20
-        configuration.maximumEntryWeight = 1 << 20
-        let store = try SQLiteStore(configuration: configuration, clock: clock)
-        let harness = StoreHarness(store: store, clock: clock, maximumEntryWeight: configuration.maximumEntryWeight) { clock.advance(by: $0) }
-        try await check.run(harness)
+        try await run(check, memoryTierBytes: 0)
     }
 
     @Test("CacheStore contract with a memory tier in front", arguments: ConformanceCase.all)
     func conformanceWithMemoryTier(_ check: ConformanceCase) async throws {
+        try await run(check, memoryTierBytes: 8 << 20)
+    }
+
+    private func run(_ check: ConformanceCase, memoryTierBytes: Int) async throws {
         let directory = try TemporaryDirectory()
         let clock = ManualCacheClock()
         var configuration = SQLiteStore.Configuration(path: directory.path("conformance.sqlite"))
         configuration.maximumBytes = 64 << 20
         configuration.maximumEntryWeight = 1 << 20
-        configuration.memoryTierBytes = 8 << 20
+        configuration.memoryTierBytes = memoryTierBytes
         let store = try SQLiteStore(configuration: configuration, clock: clock)
         let harness = StoreHarness(store: store, clock: clock, maximumEntryWeight: configuration.maximumEntryWeight) { clock.advance(by: $0) }
         try await check.run(harness)
