@@ -115,8 +115,8 @@ struct EvalSemanticCommand: AsyncParsableCommand {
             var shown = 0
             for q in layout.queries.indices where shown < showErrors {
                 let identical = layout.cached.firstIndex(of: layout.queries[q])
-                let hit = try await SemanticEvaluation.firstHit(
-                    candidates[q].filter { $0.index != identical }, threshold: Float(defaultThreshold), ambiguity: ambiguity
+                let hit = try await ambiguity.choose(
+                    candidates[q].filter { $0.index != identical }, threshold: Float(defaultThreshold)
                 ) { try await verifyCached(q, $0) }
                 if let hit, !layout.duplicates[q].contains(hit.index) {
                     print(String(format: "%.3f", hit.similarity), layout.queries[q], "=>", layout.cached[hit.index], separator: " | ")

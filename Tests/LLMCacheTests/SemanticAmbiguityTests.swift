@@ -129,7 +129,7 @@ import Testing
         let tied = [(index: 0, similarity: Float(0.92)), (index: 1, similarity: Float(0.90))]
         let clear = [(index: 0, similarity: Float(0.92)), (index: 1, similarity: Float(0.87))]
         func hit(_ candidates: [(index: Int, similarity: Float)], _ ambiguity: SemanticCache.Ambiguity = .standard, rejecting: Set<Int> = []) async throws -> Int? {
-            try await SemanticEvaluation.firstHit(candidates, threshold: 0.85, ambiguity: ambiguity) { !rejecting.contains($0) }?.index
+            try await ambiguity.choose(candidates, threshold: 0.85) { !rejecting.contains($0) }?.index
         }
         #expect(try await hit(tied) == nil)
         #expect(try await hit(tied, .off) == 0)

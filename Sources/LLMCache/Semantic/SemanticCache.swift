@@ -99,6 +99,40 @@ public final class SemanticCache: Sendable {
         public func contested(_ similarity: Float, by next: Float) -> Bool {
             similarity < decisiveSimilarity && similarity - next < margin
         }
+
+        /// The candidate a lookup serves: the first of the first `tries` at or
+        /// above `threshold` that `accepted` passes, unless the next one it
+        /// passes is within the margin (then `nil`, a miss); `nil` too when
+        /// none passes. ``SemanticCache/match(_:in:threshold:)`` and
+        /// `llm-cache eval-semantic` both choose with it.
+        ///
+        /// - Parameters:
+        ///   - candidates: most similar first, with no text identical to the
+        ///     query, and when possible one more than `tries`, so the last one
+        ///     tried has a rival.
+        ///   - accepted: whether candidate `index` may be served (verifiers,
+        ///     and for a cache, a live entry); asked at most once per candidate.
+        public func choose(
+            _ candidates: [(index: Int, similarity: Float)],
+            threshold: Float,
+            tries: Int = .max,
+            accepted: (Int) async throws -> Bool
+        ) async throws -> (index: Int, similarity: Float)? {
+            var position = 0
+            while position < min(candidates.count, tries) {
+                let candidate = candidates[position]
+                position += 1
+                guard candidate.similarity >= threshold else { return nil }
+                guard try await accepted(candidate.index) else { continue }
+                while position < candidates.count, contested(candidate.similarity, by: candidates[position].similarity) {
+                    let rival = candidates[position]
+                    position += 1
+                    if try await accepted(rival.index) { return nil }
+                }
+                return candidate
+            }
+            return nil
+        }
     }
 
     /// A matched entry.
@@ -203,33 +237,28 @@ public final class SemanticCache: Sendable {
                 return (match, indexed.text)
             }
         }
-        var position = 0
-        while position < min(found.count, configuration.candidates) {
-            let (candidate, text) = found[position]
-            position += 1
-            guard candidate.similarity >= minimum else { break }
-            guard try await verify(text, candidate.similarity, against: probe) else { continue }
+        // A candidate is accepted when the verifiers pass it and the store
+        // still holds its entry; a vector whose entry is gone is dropped.
+        var entries: [Int: CacheEntry] = [:]
+        let chosen = try await configuration.ambiguity.choose(
+            found.enumerated().map { (index: $0.offset, similarity: $0.element.0.similarity) },
+            threshold: minimum,
+            tries: configuration.candidates
+        ) { index in
+            let (candidate, text) = found[index]
+            guard try await verify(text, candidate.similarity, against: probe) else { return false }
             guard let entry = try await store.get(candidate.key) else {
                 remove(candidate.key)
-                continue
+                return false
             }
-            // Only a rival that passes the verifiers and is still stored counts.
-            while position < found.count, configuration.ambiguity.contested(candidate.similarity, by: found[position].0.similarity) {
-                let (rival, rivalText) = found[position]
-                position += 1
-                guard try await verify(rivalText, rival.similarity, against: probe) else { continue }
-                guard try await store.get(rival.key) != nil else {
-                    remove(rival.key)
-                    continue
-                }
-                logger.debug("semantic lookup ambiguous", metadata: [
-                    "similarity": "\(candidate.similarity)", "rival": "\(rival.similarity)",
-                ])
-                return nil
-            }
-            return Match(entry: entry, similarity: candidate.similarity)
+            entries[index] = entry
+            return true
         }
-        return nil
+        guard let chosen, let entry = entries[chosen.index] else {
+            if entries.count > 1 { logger.debug("semantic lookup ambiguous", metadata: ["candidates": "\(entries.count)"]) }
+            return nil
+        }
+        return Match(entry: entry, similarity: chosen.similarity)
     }
 
     /// Whether every verifier accepts cached `text` for the probe's text.

@@ -160,8 +160,8 @@ public enum SemanticEvaluation {
                 let identical = layout.cached.firstIndex(of: layout.queries[q])
                 let duplicates = layout.duplicates[q].subtracting(identical.map { [$0] } ?? [])
                 if duplicates.isEmpty { without += 1 } else { withDuplicate += 1 }
-                let hit = try await firstHit(
-                    candidates(q).filter { $0.index != identical }, threshold: Float(t), ambiguity: ambiguity
+                let hit = try await ambiguity.choose(
+                    candidates(q).filter { $0.index != identical }, threshold: Float(t)
                 ) { c in
                     if let known = verdicts[q]?[c] { return known }
                     let ok = try await verified(q, c)
@@ -183,32 +183,6 @@ public enum SemanticEvaluation {
             ))
         }
         return scores
-    }
-
-    /// The candidate a cache lookup serves, as ``SemanticCache`` chooses it:
-    /// the first at or above `threshold` that passes `verified`, unless the
-    /// next one that passes is within the ambiguity margin; `nil` for a miss.
-    /// `candidates` is most similar first and holds no text identical to the query.
-    public static func firstHit(
-        _ candidates: [(index: Int, similarity: Float)],
-        threshold: Float,
-        ambiguity: SemanticCache.Ambiguity,
-        verified: (Int) async throws -> Bool
-    ) async throws -> (index: Int, similarity: Float)? {
-        var position = 0
-        while position < candidates.count {
-            let candidate = candidates[position]
-            position += 1
-            guard candidate.similarity >= threshold else { return nil }
-            guard try await verified(candidate.index) else { continue }
-            while position < candidates.count, ambiguity.contested(candidate.similarity, by: candidates[position].similarity) {
-                let rival = candidates[position]
-                position += 1
-                if try await verified(rival.index) { return nil }
-            }
-            return candidate
-        }
-        return nil
     }
 }
 
