@@ -122,7 +122,7 @@ struct ProxyHandlers: Sendable {
         let slot = memo.slot(body: body, credentials: credentials)
         if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials) { return entry }
         let request = try LLMRequest(json: body.readableBytesView)
-        let namespace = server.tenants.namespace(for: headers)
+        let namespace = server.tenants.namespace(for: credentials)
         let entry = RequestMemo.Entry(
             body: Array(body.readableBytesView), credentials: credentials, request: request,
             namespace: namespace, key: cache.key(for: request, namespace: namespace)

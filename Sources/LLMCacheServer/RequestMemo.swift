@@ -30,19 +30,7 @@ final class RequestMemo: Sendable {
         var key: CacheKey
     }
 
-    /// The headers the namespace is derived from (``TenantNamespace/credentialHeaders``).
-    /// Three fields rather than an array: one fewer allocation per request.
-    struct Credentials: Hashable, Sendable {
-        var authorization: String?
-        var apiKey: String?
-        var xAPIKey: String?
-
-        init(_ headers: HTTPFields) {
-            authorization = headers[TenantNamespace.credentialHeaders[0]]
-            apiKey = headers[TenantNamespace.credentialHeaders[1]]
-            xAPIKey = headers[TenantNamespace.credentialHeaders[2]]
-        }
-    }
+    typealias Credentials = TenantNamespace.Credentials
 
     /// Slots. Default 1024.
     let capacity: Int

@@ -11,25 +11,47 @@ import HTTPTypes
 /// the namespace of the empty credential. With a shared namespace configured,
 /// every request uses it.
 struct TenantNamespace: Sendable {
-    /// ``RequestMemo/Credentials`` keeps one field per name here.
-    static let credentialHeaders: [HTTPField.Name] = [.authorization, HTTPField.Name("api-key")!, HTTPField.Name("x-api-key")!]
+    /// The headers a namespace is derived from, as one request sent them.
+    /// Three fields rather than an array: it is read on every request, and
+    /// ``RequestMemo`` keys remembered requests by it.
+    struct Credentials: Hashable, Sendable {
+        var authorization: String?
+        var apiKey: String?
+        var xAPIKey: String?
+
+        static let apiKeyHeader = HTTPField.Name("api-key")!
+        static let xAPIKeyHeader = HTTPField.Name("x-api-key")!
+
+        init(_ headers: HTTPFields) {
+            authorization = headers[.authorization]
+            apiKey = headers[Self.apiKeyHeader]
+            xAPIKey = headers[Self.xAPIKeyHeader]
+        }
+    }
 
     let shared: String?
 
     func namespace(for headers: HTTPFields) -> String {
+        namespace(for: Credentials(headers))
+    }
+
+    func namespace(for credentials: Credentials) -> String {
         if let shared { return shared }
         var hasher = SHA256()
         Self.domain.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        for name in Self.credentialHeaders {
-            // Length-prefixed, so no choice of header values can make two
-            // different credential sets hash alike. Hashed from the strings'
-            // own bytes: this runs on every request.
-            var value = headers[name] ?? ""
+        // Length-prefixed, so no choice of header values can make two
+        // different credential sets hash alike. Hashed from the strings' own
+        // bytes: this runs on every request.
+        func add(_ value: String?) {
+            var value = value ?? ""
             value.withUTF8 { bytes in
                 withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
             }
         }
+        add(credentials.authorization)
+        add(credentials.apiKey)
+        add(credentials.xAPIKey)
         return hasher.finalize().withUnsafeBytes { Self.namespace(digest: $0) }
     }
 
