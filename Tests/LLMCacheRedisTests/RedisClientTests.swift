@@ -105,18 +105,28 @@ import Testing
 
     @Test func passwordAndACLUsersAuthenticate() async throws {
         try await withRedisServer(arguments: ["--requirepass", "s3cret", "--user", "app", "on", ">apppass", "~app:*", "+@all"]) { server in
-            var anonymous = server.configuration()
+            // The refusals arrive while a connection is being opened; on a
+            // machine busy with the rest of the suite that can take longer
+            // than a caller waits for one by default, and the caller
+            // would see a pool time-out instead of the server's answer.
+            func patient(_ configuration: RedisClient.Configuration) -> RedisClient.Configuration {
+                var configuration = configuration
+                configuration.timeouts.connect = .seconds(10)
+                configuration.timeouts.acquire = .seconds(20)
+                return configuration
+            }
+            var anonymous = patient(server.configuration())
             anonymous.timeouts.command = .seconds(1)
             try await withClient(anonymous) { client in
                 await #expect { try await client.send("GET", "x") } throws: { ($0 as? RedisError)?.serverCode == "NOAUTH" }
             }
-            var withPassword = server.configuration()
+            var withPassword = patient(server.configuration())
             withPassword.password = "s3cret"
             try await withClient(withPassword) { client in
                 let pong = try await client.send("PING")
                 #expect(pong.string == "PONG")
             }
-            var wrong = server.configuration()
+            var wrong = patient(server.configuration())
             wrong.password = "nope"
             try await withClient(wrong) { client in
                 await #expect { try await client.send("PING") } throws: { ($0 as? RedisError)?.serverCode == "WRONGPASS" }
