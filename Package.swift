@@ -42,10 +42,13 @@ let package = Package(
         ),
         // Half-precision-weight matrix products for short sentences (AVX-512, chosen at run time).
         .target(name: "CKernels"),
+        // Cache-line prefetch hints for the memory store's batched policy updates.
+        .target(name: "CPrefetch"),
         .target(
             name: "LLMCache",
             dependencies: [
                 "CZstd",
+                "CPrefetch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

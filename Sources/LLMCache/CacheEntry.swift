@@ -49,31 +49,130 @@ public struct SemanticRecord: Hashable, Sendable, Codable {
 /// One cached value with everything a store needs to expire, tag, invalidate,
 /// account for and (optionally) semantically index it.
 ///
-/// A value type; safe to share across tasks.
+/// A value type with copy-on-write storage, like `Array`: copying an entry (as
+/// every cache hit does when it returns one) costs one reference count, not a
+/// copy of its dozen fields, and reading a copy touches one allocation. Safe to
+/// share across tasks.
 public struct CacheEntry: Hashable, Sendable {
+    /// The fields, shared between copies until one of them is changed.
+    ///
+    /// `@unchecked Sendable`: the fields are only written through
+    /// ``CacheEntry/mutableStorage``, which first copies the storage unless this
+    /// entry is its only owner, so storage that another copy (or task) can see is
+    /// never written.
+    @usableFromInline
+    final class Storage: @unchecked Sendable {
+        // The key and expiry first: a memory store's hit reads only these, and
+        // they share the object's first cache line with its reference count.
+        var key: CacheKey
+        @usableFromInline var expiresAt: CacheTimestamp?
+        var value: Data
+        var encoding: ValueEncoding
+        var rawSize: Int
+        var namespace: String
+        var model: String
+        var tags: [String]
+        var createdAt: CacheTimestamp
+        var computeDuration: Duration
+        var semantic: SemanticRecord?
+
+        init(
+            key: CacheKey, value: Data, encoding: ValueEncoding, rawSize: Int, namespace: String, model: String,
+            tags: [String], createdAt: CacheTimestamp, expiresAt: CacheTimestamp?, computeDuration: Duration, semantic: SemanticRecord?
+        ) {
+            self.key = key
+            self.value = value
+            self.encoding = encoding
+            self.rawSize = rawSize
+            self.namespace = namespace
+            self.model = model
+            self.tags = tags
+            self.createdAt = createdAt
+            self.expiresAt = expiresAt
+            self.computeDuration = computeDuration
+            self.semantic = semantic
+        }
+
+        func copy() -> Storage {
+            Storage(
+                key: key, value: value, encoding: encoding, rawSize: rawSize, namespace: namespace, model: model,
+                tags: tags, createdAt: createdAt, expiresAt: expiresAt, computeDuration: computeDuration, semantic: semantic
+            )
+        }
+    }
+
+    @usableFromInline
+    var storage: Storage
+
+    /// An entry sharing `storage` with the entry it came from.
+    init(storage: Storage) {
+        self.storage = storage
+    }
+
+    /// The storage, made unique first so writing it changes this entry only.
+    private var mutableStorage: Storage {
+        mutating get {
+            if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+            return storage
+        }
+    }
+
     /// The entry's identity.
-    public var key: CacheKey
+    public var key: CacheKey {
+        get { storage.key }
+        set { mutableStorage.key = newValue }
+    }
     /// The stored bytes, encoded as ``encoding`` says.
-    public var value: Data
+    public var value: Data {
+        get { storage.value }
+        set { mutableStorage.value = newValue }
+    }
     /// How ``value`` is encoded; ``ValueEncoding/identity`` by default.
-    public var encoding: ValueEncoding
+    public var encoding: ValueEncoding {
+        get { storage.encoding }
+        set { mutableStorage.encoding = newValue }
+    }
     /// The length of the value before encoding. Equals `value.count` for identity.
-    public var rawSize: Int
+    public var rawSize: Int {
+        get { storage.rawSize }
+        set { mutableStorage.rawSize = newValue }
+    }
     /// The tenant or application the entry belongs to. Never empty in practice;
     /// `"default"` when the caller names none.
-    public var namespace: String
+    public var namespace: String {
+        get { storage.namespace }
+        set { mutableStorage.namespace = newValue }
+    }
     /// The model that produced the value (`""` for memoized functions).
-    public var model: String
+    public var model: String {
+        get { storage.model }
+        set { mutableStorage.model = newValue }
+    }
     /// Labels for invalidation by tag. Order is not significant.
-    public var tags: [String]
+    public var tags: [String] {
+        get { storage.tags }
+        set { mutableStorage.tags = newValue }
+    }
     /// When the entry was first stored.
-    public var createdAt: CacheTimestamp
+    public var createdAt: CacheTimestamp {
+        get { storage.createdAt }
+        set { mutableStorage.createdAt = newValue }
+    }
     /// When the entry stops being served; `nil` for never.
-    public var expiresAt: CacheTimestamp?
+    public var expiresAt: CacheTimestamp? {
+        @inlinable get { storage.expiresAt }
+        set { mutableStorage.expiresAt = newValue }
+    }
     /// How long computing the value took: each hit saves this much time.
-    public var computeDuration: Duration
+    public var computeDuration: Duration {
+        get { storage.computeDuration }
+        set { mutableStorage.computeDuration = newValue }
+    }
     /// Present for entries that may be found by meaning.
-    public var semantic: SemanticRecord?
+    public var semantic: SemanticRecord? {
+        get { storage.semantic }
+        set { mutableStorage.semantic = newValue }
+    }
 
     public init(
         key: CacheKey,
@@ -88,17 +187,10 @@ public struct CacheEntry: Hashable, Sendable {
         computeDuration: Duration = .zero,
         semantic: SemanticRecord? = nil
     ) {
-        self.key = key
-        self.value = value
-        self.encoding = encoding
-        self.rawSize = rawSize ?? value.count
-        self.namespace = namespace
-        self.model = model
-        self.tags = tags
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.computeDuration = computeDuration
-        self.semantic = semantic
+        storage = Storage(
+            key: key, value: value, encoding: encoding, rawSize: rawSize ?? value.count, namespace: namespace, model: model,
+            tags: tags, createdAt: createdAt, expiresAt: expiresAt, computeDuration: computeDuration, semantic: semantic
+        )
     }
 
     /// Whether the entry is expired at `now`. An entry expires at its
@@ -113,9 +205,36 @@ public struct CacheEntry: Hashable, Sendable {
     /// value plus its metadata. Every store accounts with this one formula so
     /// figures agree across backends.
     public var weight: Int {
-        var total = value.count + 32 + namespace.utf8.count + model.utf8.count
-        for tag in tags { total += tag.utf8.count }
-        if let semantic { total += semantic.text.utf8.count + semantic.vector.count * 4 + semantic.embeddingModel.utf8.count }
+        let storage = storage
+        var total = storage.value.count + 32 + storage.namespace.utf8.count + storage.model.utf8.count
+        for tag in storage.tags { total += tag.utf8.count }
+        if let semantic = storage.semantic {
+            total += semantic.text.utf8.count + semantic.vector.count * 4 + semantic.embeddingModel.utf8.count
+        }
         return total
+    }
+
+    /// Field by field; two copies of one entry compare without reading their fields.
+    public static func == (lhs: CacheEntry, rhs: CacheEntry) -> Bool {
+        if lhs.storage === rhs.storage { return true }
+        let l = lhs.storage, r = rhs.storage
+        return l.key == r.key && l.value == r.value && l.encoding == r.encoding && l.rawSize == r.rawSize
+            && l.namespace == r.namespace && l.model == r.model && l.tags == r.tags && l.createdAt == r.createdAt
+            && l.expiresAt == r.expiresAt && l.computeDuration == r.computeDuration && l.semantic == r.semantic
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let storage = storage
+        hasher.combine(storage.key)
+        hasher.combine(storage.value)
+        hasher.combine(storage.encoding)
+        hasher.combine(storage.rawSize)
+        hasher.combine(storage.namespace)
+        hasher.combine(storage.model)
+        hasher.combine(storage.tags)
+        hasher.combine(storage.createdAt)
+        hasher.combine(storage.expiresAt)
+        hasher.combine(storage.computeDuration)
+        hasher.combine(storage.semantic)
     }
 }

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// An approximate, aging count of how often keys were used: the "TinyLFU" part of
 /// W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache
 /// Admission Policy", 2017), laid out as Caffeine's `FrequencySketch`.
@@ -73,6 +75,15 @@ struct FrequencySketch {
             minimum = min(minimum, Int(truncatingIfNeeded: (table[slot] >> UInt64(counter << 2)) & 0xf))
         }
         return minimum + (doorkeeperContains(item) ? 1 : 0)
+    }
+
+    /// Starts loading the memory `increment(hash)` will touch, so a batch of
+    /// increments waits for its cache misses together rather than one by one.
+    func prefetch(_ hash: UInt64) {
+        let item = Self.rehash(hash)
+        table.withUnsafeBufferPointer { llmcache_prefetch_write($0.baseAddress! + blockStart(item)) }
+        let word = doorkeeperBits(item).word
+        doorkeeper.withUnsafeBufferPointer { llmcache_prefetch($0.baseAddress! + word) }
     }
 
     /// Records one use of the key with hash `hash`.

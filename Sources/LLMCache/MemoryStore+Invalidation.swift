@@ -4,7 +4,7 @@ extension MemoryStore.ShardState {
     mutating func invalidate(_ selector: InvalidationSelector, now: Int64, sink: inout MemoryStore.EventSink) -> Int {
         switch selector {
         case .key(let key):
-            guard let i = index[key] else { return 0 }
+            guard let i = table.node(for: key) else { return 0 }
             return take([i], now: now, sink: &sink)
         case .tag(let tag):
             // Taking the set out of the index first spares a copy of it while its
@@ -37,11 +37,11 @@ extension MemoryStore.ShardState {
             return take(selected, now: now, sink: &sink)
         case .createdBefore(let time):
             var selected: [Int32] = []
-            for i in index.values where nodes[Int(i)].entry.createdAt < time { selected.append(i) }
+            for i in table.nodes where nodes[Int(i)].entry.createdAt < time { selected.append(i) }
             return take(selected, now: now, sink: &sink)
         case .all:
             var live = 0
-            for i in index.values {
+            for i in table.nodes {
                 if nodes[Int(i)].expiresAt <= now {
                     expirations += 1
                     sink.append(.expired(nodes[Int(i)].entry.key))

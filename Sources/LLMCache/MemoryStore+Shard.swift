@@ -71,6 +71,12 @@ extension MemoryStore {
         }
     }
 
+    /// A hit recorded but not yet applied to the eviction policy.
+    struct PendingHit {
+        var node: Int32
+        var hash: UInt64
+    }
+
     /// Budgets of one shard.
     struct ShardLimits {
         var maximumWeight: Int
@@ -92,7 +98,7 @@ extension MemoryStore {
 
         var nodes: [Node] = []
         var freeSlots: [Int32] = []
-        var index: [CacheKey: Int32] = [:]
+        var table: MemoryStore.EntryTable
         var window = LinkedQueue()
         var probation = LinkedQueue()
         var protected = LinkedQueue()
@@ -101,6 +107,11 @@ extension MemoryStore {
         var expiryHeap: [Int32] = []
         var tagIndex: [String: Set<Int32>] = [:]
         var namespaceIndex: [String: Set<Int32>] = [:]
+
+        /// Hits not yet applied to the policy, oldest first (see `recordHit`).
+        /// Applied before any node is allocated, replaced or removed, so the
+        /// policy sees every use, in order, before it decides anything.
+        var pendingHits: [PendingHit] = []
 
         var weight = 0
         var rawBytes = 0
@@ -126,11 +137,13 @@ extension MemoryStore {
             // one grows the sketch as it fills.
             sketch = FrequencySketch(capacity: maximumCount == .max ? 256 : maximumCount)
             random = seed | 1
+            table = MemoryStore.EntryTable(seed: UInt64.random(in: .min ... .max))
+            pendingHits.reserveCapacity(Self.pendingHitLimit)
         }
 
-        var count: Int { index.count }
+        var count: Int { table.count }
 
-        var isOverBudget: Bool { weight > maximumWeight || index.count > maximumCount }
+        var isOverBudget: Bool { weight > maximumWeight || table.count > maximumCount }
 
         // MARK: Queues
 
@@ -191,6 +204,7 @@ extension MemoryStore {
         /// Stores `entry` in a new node (the key must not be present) and returns
         /// its index; the caller places it on a queue.
         mutating func allocate(_ entry: CacheEntry, weight: Int) -> Int32 {
+            applyPendingHits()
             let node = Node(
                 entry: entry, weight: weight, expiresAt: entry.expiresAt?.nanosecondsSinceEpoch ?? .max,
                 prev: -1, next: -1, heapIndex: -1, queue: .none
@@ -203,7 +217,7 @@ extension MemoryStore {
                 i = Int32(nodes.count)
                 nodes.append(node)
             }
-            index[entry.key] = i
+            table.insert(entry, node: i)
             addToIndexes(i)
             if node.expiresAt != .max { heapInsert(i) }
             self.weight += weight
@@ -214,12 +228,16 @@ extension MemoryStore {
         /// Replaces node `i`'s entry with `entry` of the same key, keeping its
         /// queue position; the caller then records the use.
         mutating func replace(_ i: Int32, with entry: CacheEntry, weight: Int) {
+            applyPendingHits()
             removeFromIndexes(i)
             let delta = weight - nodes[Int(i)].weight
             self[queue: nodes[Int(i)].queue].weight += delta
             self.weight += delta
             rawBytes += entry.rawSize - nodes[Int(i)].entry.rawSize
+            // The slot first: it finds the key through the old entry, which the
+            // node stops owning the moment it is replaced.
             nodes[Int(i)].entry = entry
+            table.update(entry, node: i)
             nodes[Int(i)].weight = weight
             let expiresAt = entry.expiresAt?.nanosecondsSinceEpoch ?? .max
             if expiresAt != nodes[Int(i)].expiresAt {
@@ -233,11 +251,12 @@ extension MemoryStore {
         /// Removes node `i` from every structure and frees its slot; returns its entry.
         @discardableResult
         mutating func remove(_ i: Int32) -> CacheEntry {
+            applyPendingHits()
             unlink(i)
             if nodes[Int(i)].heapIndex >= 0 { heapRemove(i) }
             removeFromIndexes(i)
             let entry = nodes[Int(i)].entry
-            index.removeValue(forKey: entry.key)
+            table.remove(node: i, key: entry.key)
             weight -= nodes[Int(i)].weight
             rawBytes -= entry.rawSize
             nodes[Int(i)].entry = Node.vacantEntry
@@ -247,9 +266,10 @@ extension MemoryStore {
         }
 
         mutating func removeAll() {
+            pendingHits.removeAll(keepingCapacity: true)
             nodes.removeAll()
             freeSlots.removeAll()
-            index.removeAll()
+            table.removeAll()
             window = LinkedQueue()
             probation = LinkedQueue()
             protected = LinkedQueue()

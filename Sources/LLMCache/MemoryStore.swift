@@ -149,8 +149,8 @@ public final class MemoryStore: CacheStore {
         // The rare expired path builds its event sink inside the lock.
         var expiredEvents: [CacheEvent] = []
         let found = shard(for: key).state.withLock { state -> CacheEntry? in
-            guard let i = state.index[key] else { return nil }
-            let expiresAt = state.nodes[Int(i)].expiresAt
+            guard let (i, storage) = state.table.find(key) else { return nil }
+            let expiresAt = storage._withUnsafeGuaranteedRef { $0.expiresAt?.nanosecondsSinceEpoch ?? .max }
             // Only entries with a time to live pay for reading the clock.
             if expiresAt != .max {
                 let now = clock.now().nanosecondsSinceEpoch
@@ -164,8 +164,8 @@ public final class MemoryStore: CacheStore {
                     return nil
                 }
             }
-            state.recordAccess(i, hash: key.spread)
-            return state.nodes[Int(i)].entry
+            state.recordHit(i, hash: key.spread)
+            return CacheEntry(storage: storage.takeUnretainedValue())
         }
         for event in expiredEvents { events.publish(event) }
         return found
@@ -197,11 +197,11 @@ public final class MemoryStore: CacheStore {
         shard(for: key).state.withLock { state in
             state.purgeExpired(now: now, limit: 16, sink: &sink)
             if let expiresAt = entry.expiresAt, now >= expiresAt.nanosecondsSinceEpoch {
-                if let i = state.index[key] { state.remove(i) }
+                if let i = state.table.node(for: key) { state.remove(i) }
                 sink.append(.rejected(key, reason: "already expired when stored"))
                 return
             }
-            if let i = state.index[key] {
+            if let i = state.table.node(for: key) {
                 state.replace(i, with: entry, weight: weight)
                 state.recordAccess(i, hash: hash)
             } else {
@@ -220,7 +220,7 @@ public final class MemoryStore: CacheStore {
         let now = clock.now().nanosecondsSinceEpoch
         var sink = EventSink(events)
         let removed = shard(for: key).state.withLock { state -> Bool in
-            guard let i = state.index[key] else { return false }
+            guard let i = state.table.node(for: key) else { return false }
             let expired = state.nodes[Int(i)].expiresAt <= now
             state.remove(i)
             if expired {
@@ -320,7 +320,7 @@ public final class MemoryStore: CacheStore {
             shard.state.withLock { state in
                 state.purgeExpired(now: now, limit: .max, sink: &sink)
                 snapshot.reserveCapacity(snapshot.count + state.count)
-                for i in state.index.values { snapshot.append(state.nodes[Int(i)].entry) }
+                for i in state.table.nodes { snapshot.append(state.nodes[Int(i)].entry) }
             }
         }
         sink.publish()

@@ -216,6 +216,42 @@ extension MemoryStore {
         #expect(store.invalidateNow(.tag("b")) == 1)
     }
 
+    /// Writes, replacements, removals and lookups at random against a dictionary
+    /// of what was last written: every key maps to its latest value, and none
+    /// that was removed comes back. Replacing an entry changes its storage under
+    /// the hash table's feet, and removals shift the table's probe runs, so this
+    /// covers both with thousands of cases.
+    @Test(arguments: [MemoryStore.EvictionPolicy.wTinyLFU, .lru])
+    func theStoreAgreesWithAModelOfItsLatestWrites(policy: MemoryStore.EvictionPolicy) throws {
+        let store = MemoryStore(configuration: .init(policy: policy, shards: 2))
+        var model: [Int: UInt8] = [:]
+        var random = SplitMix64(state: 7)
+        for step in 0..<60_000 {
+            let n = Int.random(in: 0..<3_000, using: &random)
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<4:
+                let version = UInt8(truncatingIfNeeded: step)
+                // Sizes vary, so freed entries' memory is soon reused by others.
+                let value = Data(repeating: version, count: Int.random(in: 1..<200, using: &random))
+                try store.insert(CacheEntry(key: key(n), value: value, createdAt: CacheTimestamp(nanosecondsSinceEpoch: 0)))
+                model[n] = version
+            case 4..<5:
+                #expect(store.remove(key(n)) == (model[n] != nil))
+                model[n] = nil
+            default:
+                let found = store.lookup(key(n))
+                #expect(found?.key == (model[n] != nil ? key(n) : nil), "step \(step): key \(n) found \(found != nil), expected \(model[n] != nil)")
+                if let found, let version = model[n] {
+                    #expect(found.value.allSatisfy { $0 == version }, "step \(step): key \(n) served an older value")
+                }
+            }
+        }
+        #expect(store.currentStatistics().entries == model.count)
+        for (n, version) in model {
+            #expect(store.lookup(key(n))?.value.first == version)
+        }
+    }
+
     @Test func manyTasksUseTheStoreConcurrently() async throws {
         let budget = 512 << 10
         let store = MemoryStore(configuration: .init(maximumBytes: budget, maximumEntryWeight: 16 << 10, shards: 4))

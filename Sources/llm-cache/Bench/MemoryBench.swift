@@ -28,10 +28,15 @@ struct MemoryBench: AsyncParsableCommand {
     @Option(help: "Shards for --trace replays (default: chosen from the budgets, as users get it).")
     var shards: Int?
 
+    @Flag(help: .hidden)
+    var hitsOnly = false
+
     func run() async throws {
         var report = BenchReport(benchmark: "memory")
         if let trace {
             try replayTraceFile(trace, into: &report)
+        } else if hitsOnly {
+            measureHits(into: &report)
         } else {
             measureHits(into: &report)
             try await addFacadeFigures(to: &report)
