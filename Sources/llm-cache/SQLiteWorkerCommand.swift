@@ -9,6 +9,8 @@ import LLMCacheSQLite
 /// Writes keys `worker-<id>-<n>` for n = 0, 1, …, reading each back and an
 /// earlier one of its own, and prints one JSON line: how many writes were
 /// acknowledged, how many calls threw, how many reads returned a wrong value.
+/// With `--announce`, also each acknowledged write as it happens, for the test
+/// that kills a writer mid-run.
 struct SQLiteWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sqlite-worker",
@@ -37,6 +39,9 @@ struct SQLiteWorkerCommand: AsyncParsableCommand {
     @Option(help: "Value size in bytes.")
     var valueBytes: Int = 256
 
+    @Flag(help: "Write each acknowledged write's number to standard output, unbuffered, the moment set returns.")
+    var announce = false
+
     static func key(worker: Int, index: Int) -> CacheKey {
         CacheKey(hashing: Array("worker-\(worker)-\(index)".utf8))
     }
@@ -60,6 +65,9 @@ struct SQLiteWorkerCommand: AsyncParsableCommand {
             do {
                 try await store.set(CacheEntry(key: key, value: value, namespace: "worker-\(worker)", tags: ["worker"], createdAt: SystemCacheClock().now()))
                 report.written += 1
+                // Unbuffered, so a process killed right after still has told
+                // its parent about every write it acknowledged.
+                if announce { FileHandle.standardOutput.write(Data("\(index)\n".utf8)) }
                 if try await store.get(key)?.value != value { report.mismatches += 1 }
                 let earlier = index / 2
                 if try await store.get(Self.key(worker: worker, index: earlier))?.value != Self.value(worker: worker, index: earlier, bytes: valueBytes) {

@@ -268,6 +268,46 @@ struct SQLiteStoreBudgetTests {
         #expect(try await first.count() == 700)
     }
 
+    /// What the default durability promises: a write `set` has acknowledged is in
+    /// the file even if the process dies the next instant. (A power loss may still
+    /// take the last commits of `.normal`; only `.full` syncs each one.)
+    @Test("every write acknowledged before a SIGKILL is in the file afterwards")
+    func acknowledgedWritesSurviveAKilledProcess() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("killed.sqlite")
+        let process = Process()
+        process.executableURL = llmCacheExecutable()
+        process.arguments = ["sqlite-worker", "--path", path, "--worker", "7", "--seconds", "120", "--announce", "--value-bytes", "2000"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it mid-run, once it has acknowledged a few hundred writes.
+        var announced = ""
+        let reader = out.fileHandleForReading
+        while announced.split(separator: "\n").count < 300 {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            announced += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        announced += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the worker ended before it was killed")
+
+        let acknowledged = announced.split(separator: "\n").compactMap { Int($0) }
+        try #require(acknowledged.count >= 300, "the worker acknowledged only \(acknowledged.count) writes")
+        #expect(acknowledged == Array(0..<acknowledged.count))
+        let store = try SQLiteStore(path: path)
+        var missing: [Int] = []
+        for index in acknowledged {
+            let key = CacheKey(hashing: Array("worker-7-\(index)".utf8))
+            let expected = Data(("worker-7-\(index):" + String(repeating: "x", count: 2000 - "worker-7-\(index):".utf8.count)).utf8)
+            if try await store.get(key)?.value != expected { missing.append(index) }
+        }
+        #expect(missing.isEmpty, "acknowledged writes lost or damaged: \(missing.prefix(10))")
+    }
+
     @Test("two processes writing one file lose and corrupt nothing")
     func twoProcesses() async throws {
         let directory = try TemporaryDirectory()

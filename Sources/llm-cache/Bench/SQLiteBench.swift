@@ -47,6 +47,15 @@ struct SQLiteBench: AsyncParsableCommand {
             }, "ops/s")
         }
 
+        // The disk's own ceiling for `.full`: a loop of what one FULL commit
+        // asks of it (about eight WAL frames appended, then fdatasync), measured
+        // right after, so the two figures see the same disk weather.
+        let fsyncs = try Self.fsyncRate(path: path("fsync-probe"), for: interval)
+        report.add("sqlite.fsync.1thread", fsyncs, "ops/s")
+        if let full = report.figures.last(where: { $0.name == "sqlite.write.full.1thread" })?.value {
+            report.add("sqlite.write.full.vs_fsync", full / fsyncs, "ratio")
+        }
+
         // Reopen: a file of entries with 384-d vectors, opened and all semantic
         // records loaded, ready to build an index.
         let reopenEntries = quick ? 10_000 : 100_000
@@ -161,6 +170,32 @@ struct SQLiteBench: AsyncParsableCommand {
             return try await group.reduce(0, +)
         }
         return Double(total) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Appends 8 frames of 4,120 bytes (a WAL frame: header and page) and
+    /// `fdatasync`s, over and over for `duration`; returns syncs per second.
+    private static func fsyncRate(path: String, for duration: Duration) throws -> Double {
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw CacheError(.backendUnavailable, "bench: cannot create \(path): errno \(errno)") }
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let frames = [UInt8](repeating: 0x63, count: 8 * 4120)
+        var offset = 0
+        var syncs = 0
+        let start = ContinuousClock.now
+        let deadline = start + duration
+        while ContinuousClock.now < deadline {
+            let written = frames.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+            guard written == frames.count, fdatasync(descriptor) == 0 else {
+                throw CacheError(.backendUnavailable, "bench: writing \(path) failed: errno \(errno)")
+            }
+            syncs += 1
+            // Wrap at 4 MB, as a WAL is reused after each checkpoint.
+            offset = (offset + frames.count) % (4 << 20)
+        }
+        return Double(syncs) / (ContinuousClock.now - start).seconds
     }
 
     /// A cheap scramble of `i`, so reads jump around the file.
