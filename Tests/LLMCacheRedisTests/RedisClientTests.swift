@@ -92,6 +92,10 @@ import Testing
         try await withRedisServer { server in
             var configuration = server.configuration()
             configuration.timeouts.command = .milliseconds(200)
+            // The command time-out is under test, not opening the connection,
+            // which the whole suite's load can slow past the 1 s default.
+            configuration.timeouts.connect = .seconds(10)
+            configuration.timeouts.acquire = .seconds(20)
             try await withClient(configuration) { client in
                 try await client.send("PING")
                 server.pause(true)
