@@ -98,6 +98,38 @@ import Testing
         }
     }
 
+    /// Commands too large to copy into the outbox are written on their own,
+    /// between the small ones queued before and after them: the server must
+    /// still see every command in the order it was sent.
+    @Test func largeAndSmallCommandsKeepTheirOrder() async throws {
+        let large = ByteBuffer(repeating: 0x6c, count: 100_000)
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.pool.size = 1
+            configuration.pool.eventLoops = 2
+            try await withClient(configuration) { client in
+                var commands: [RedisCommand] = []
+                for i in 0..<10 {
+                    commands.append(RedisCommand("RPUSH", "order", "small-\(i)"))
+                    commands.append(RedisCommand("RPUSH", "order", large))
+                }
+                let replies = try await client.pipeline(commands)
+                #expect(replies.map(\.int) == (1...20).map { Optional($0) })
+                let list = try await client.send("LRANGE", "order", 0, -1).elements ?? []
+                let expected = (0..<10).flatMap { [ByteBuffer(string: "small-\($0)"), large] }
+                #expect(list.map(\.bytes) == expected.map { Optional($0) })
+            }
+        }
+    }
+
+    @Test func aPoolWithoutEventLoopsIsRefused() {
+        var configuration = RedisClient.Configuration()
+        configuration.pool.eventLoops = 0
+        #expect { try RedisClient(configuration: configuration) } throws: { error in
+            (error as? RedisError)?.code == .invalidConfiguration
+        }
+    }
+
     @Test func leasedConnectionsRunOutAndTheWaiterTimesOut() async throws {
         try await withRedisServer { server in
             var configuration = server.configuration()
