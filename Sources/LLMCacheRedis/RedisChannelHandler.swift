@@ -70,6 +70,157 @@ struct Outbox {
     }
 }
 
+/// The reading side of a connection: the parser, the commands waiting for
+/// replies, and the start of a reply split across reads.
+///
+/// A struct the handler holds, so that one read is one exclusive access to
+/// the handler's property: a class's mutable properties are checked for
+/// exclusive access at run time, and with the parser, the queue and the
+/// pipeline's replies as the handler's own properties, checked several times
+/// per reply, those checks were 8% of the client's profile (4.6% since).
+struct ReplyReader {
+    struct Pending {
+        let responder: Responder
+        let deadline: NIODeadline
+    }
+
+    private(set) var pending = CircularBuffer<Pending>(initialCapacity: 64)
+    /// The replies so far of the pipeline at the head of ``pending``: replies
+    /// arrive in order, so only one pipeline collects at a time.
+    private var collected: [RESPValue] = []
+    /// Bytes read and not parsed yet: the start of a reply split across reads.
+    private var unparsed = ByteBuffer()
+    /// Whether ``unparsed`` is a buffer of the reader's own, which bytes can
+    /// be appended to in place, rather than the tail of a read buffer shared
+    /// with the replies sliced from it.
+    private var ownsUnparsed = false
+    private var parser = RESPParser()
+
+    /// Who, besides the callers, replies go to.
+    struct Receivers {
+        let inFlight: InFlightCounter
+        /// After SUBSCRIBE on RESP2, deliveries arrive as ordinary arrays.
+        let isSubscriber: Bool
+        let onPush: ((RESPValue) -> Void)?
+    }
+
+    mutating func expect(_ responders: [Responder], deadline: NIODeadline) {
+        for responder in responders {
+            pending.append(Pending(responder: responder, deadline: deadline))
+        }
+    }
+
+    /// Parses `incoming` and resumes every caller whose replies are complete.
+    ///
+    /// - Returns: a reply no command was waiting for, after which nothing
+    ///   more is parsed; the connection is then beyond repair.
+    mutating func read(_ incoming: inout ByteBuffer, allocator: ByteBufferAllocator, to receivers: Receivers) throws(RedisError) -> RESPValue? {
+        if unparsed.readableBytes > 0 {
+            if let stray = try finishSplitReply(from: &incoming, allocator: allocator, to: receivers) { return stray }
+            guard unparsed.readableBytes == 0 else { return nil }
+        }
+        // Replies are parsed where they were read: a bulk string is a slice
+        // of the read buffer, not a copy.
+        if let stray = try parse(&incoming, to: receivers) { return stray }
+        if incoming.readableBytes > 0 {
+            unparsed = incoming
+            ownsUnparsed = false
+        }
+        return nil
+    }
+
+    /// Completes the reply that the previous read ended inside of, moving over
+    /// from `incoming` only the bytes it lacks, and parses it.
+    ///
+    /// Appending the whole new read to the leftover instead would copy every
+    /// byte read (a read ends inside a reply almost every time when values are
+    /// large), into a buffer allocated afresh, since the replies already handed
+    /// out still share the old one.
+    private mutating func finishSplitReply(from incoming: inout ByteBuffer, allocator: ByteBufferAllocator, to receivers: Receivers) throws(RedisError) -> RESPValue? {
+        var buffer = unparsed
+        unparsed = ByteBuffer()
+        if !ownsUnparsed {
+            var owned = allocator.buffer(capacity: buffer.readableBytes + (RESPParser.missingBytes(in: buffer) ?? 256))
+            owned.writeBuffer(&buffer)
+            buffer = owned
+            ownsUnparsed = true
+        }
+        while buffer.readableBytes > 0, incoming.readableBytes > 0 {
+            let take: Int
+            if let missing = RESPParser.missingBytes(in: buffer) {
+                take = min(max(missing, 1), incoming.readableBytes)
+                buffer.reserveCapacity(minimumWritableBytes: take)
+            } else {
+                // A line (or a bulk string's length line) not ended yet: through the next LF.
+                let lineFeed = incoming.readableBytesView.firstIndex(of: UInt8(ascii: "\n"))
+                take = lineFeed.map { $0 - incoming.readerIndex + 1 } ?? incoming.readableBytes
+            }
+            var bytes = incoming.readSlice(length: take)!
+            buffer.writeBuffer(&bytes)
+            if let stray = try parse(&buffer, to: receivers) { return stray }
+        }
+        if buffer.readableBytes > 0 {
+            unparsed = buffer
+        } else {
+            ownsUnparsed = false
+        }
+        return nil
+    }
+
+    private mutating func parse(_ buffer: inout ByteBuffer, to receivers: Receivers) throws(RedisError) -> RESPValue? {
+        while let value = try parser.next(&buffer) {
+            if let stray = deliver(value, to: receivers) { return stray }
+        }
+        return nil
+    }
+
+    private mutating func deliver(_ value: RESPValue, to receivers: Receivers) -> RESPValue? {
+        if case .push = value {
+            receivers.onPush?(value)
+            return nil
+        }
+        if receivers.isSubscriber, case .array(let parts) = value, let kind = parts.first?.string?.lowercased(),
+           ["message", "pmessage", "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "pong"].contains(kind) {
+            receivers.onPush?(value)
+            return nil
+        }
+        guard let head = pending.first else {
+            return receivers.isSubscriber ? nil : value
+        }
+        switch head.responder {
+        case .single(let continuation):
+            pending.removeFirst()
+            receivers.inFlight.decrement(by: 1)
+            if case .error(let message) = value {
+                continuation.resume(returning: .failure(RedisError(serverReply: message)))
+            } else {
+                continuation.resume(returning: .success(value))
+            }
+        case .batch(let continuation, let count):
+            if collected.isEmpty { collected.reserveCapacity(count) }
+            collected.append(value)
+            guard collected.count == count else { return nil }
+            pending.removeFirst()
+            receivers.inFlight.decrement(by: count)
+            let replies = collected
+            collected = []
+            continuation.resume(returning: .success(replies))
+        }
+        return nil
+    }
+
+    /// Fails every command waiting for a reply, and forgets any partial reply.
+    mutating func failAll(_ error: RedisError, inFlight: InFlightCounter) {
+        collected = []
+        unparsed = ByteBuffer()
+        ownsUnparsed = false
+        while let head = pending.popFirst() {
+            inFlight.decrement(by: head.responder.count)
+            head.responder.fail(error)
+        }
+    }
+}
+
 /// Parses replies and matches them to commands on one channel, and times out
 /// the oldest command still waiting.
 ///
@@ -81,22 +232,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct Pending {
-        let responder: Responder
-        let deadline: NIODeadline
-    }
-
-    private var pending = CircularBuffer<Pending>(initialCapacity: 64)
-    /// The replies so far of the pipeline at the head of ``pending``: replies
-    /// arrive in order, so only one pipeline collects at a time.
-    private var collected: [RESPValue] = []
-    /// Bytes read and not parsed yet: the start of a reply split across reads.
-    private var unparsed = ByteBuffer()
-    /// Whether ``unparsed`` is a buffer of the handler's own, which bytes can
-    /// be appended to in place, rather than the tail of a read buffer shared
-    /// with the replies sliced from it.
-    private var ownsUnparsed = false
-    private var parser = RESPParser()
+    private var reader = ReplyReader()
     private var context: ChannelHandlerContext?
     private var failure: RedisError?
     private var timer: RepeatedTask?
@@ -155,10 +291,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             return
         }
-        let deadline = NIODeadline.now() + timeout
-        for responder in outbox.responders {
-            pending.append(Pending(responder: responder, deadline: deadline))
-        }
+        reader.expect(outbox.responders, deadline: .now() + timeout)
         for bytes in outbox.earlier {
             context.write(wrapOutboundOut(bytes), promise: nil)
         }
@@ -169,106 +302,20 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard failure == nil else { return }
         var incoming = unwrapInboundIn(data)
-        // The parser is moved out for the read: as the handler's property it
-        // would be checked for exclusive access on every reply.
-        var parser = RESPParser()
-        swap(&parser, &self.parser)
-        defer { swap(&parser, &self.parser) }
+        let receivers = ReplyReader.Receivers(inFlight: inFlight, isSubscriber: isSubscriber, onPush: onPush)
+        let stray: RESPValue?
         do {
-            if unparsed.readableBytes > 0 {
-                try finishSplitReply(from: &incoming, parser: &parser, context: context)
-                guard unparsed.readableBytes == 0 else { return }
-            }
-            // Replies are parsed where they were read: a bulk string is a slice
-            // of the read buffer, not a copy.
-            try parse(&incoming, parser: &parser, context: context)
+            stray = try reader.read(&incoming, allocator: context.channel.allocator, to: receivers)
         } catch {
             fail(error)
             context.close(promise: nil)
             return
         }
-        if incoming.readableBytes > 0 && failure == nil {
-            unparsed = incoming
-            ownsUnparsed = false
-        }
-    }
-
-    private func parse(_ buffer: inout ByteBuffer, parser: inout RESPParser, context: ChannelHandlerContext) throws(RedisError) {
-        while failure == nil, let value = try parser.next(&buffer) {
-            deliver(value, context: context)
-        }
-    }
-
-    /// Completes the reply that the previous read ended inside of, moving over
-    /// from `incoming` only the bytes it lacks, and parses it.
-    ///
-    /// Appending the whole new read to the leftover instead would copy every
-    /// byte read (a read ends inside a reply almost every time when values are
-    /// large), into a buffer allocated afresh, since the replies already handed
-    /// out still share the old one.
-    private func finishSplitReply(from incoming: inout ByteBuffer, parser: inout RESPParser, context: ChannelHandlerContext) throws(RedisError) {
-        if !ownsUnparsed {
-            let missing = RESPParser.missingBytes(in: unparsed) ?? 256
-            var owned = context.channel.allocator.buffer(capacity: unparsed.readableBytes + missing)
-            owned.writeBuffer(&unparsed)
-            unparsed = owned
-            ownsUnparsed = true
-        }
-        while unparsed.readableBytes > 0, incoming.readableBytes > 0, failure == nil {
-            let take: Int
-            if let missing = RESPParser.missingBytes(in: unparsed) {
-                take = min(max(missing, 1), incoming.readableBytes)
-                unparsed.reserveCapacity(minimumWritableBytes: take)
-            } else {
-                // A line (or a bulk string's length line) not ended yet: through the next LF.
-                let lineFeed = incoming.readableBytesView.firstIndex(of: UInt8(ascii: "\n"))
-                take = lineFeed.map { $0 - incoming.readerIndex + 1 } ?? incoming.readableBytes
-            }
-            var bytes = incoming.readSlice(length: take)!
-            unparsed.writeBuffer(&bytes)
-            try parse(&unparsed, parser: &parser, context: context)
-        }
-        if unparsed.readableBytes == 0 {
-            unparsed = ByteBuffer()
-            ownsUnparsed = false
-        }
-    }
-
-    private func deliver(_ value: RESPValue, context: ChannelHandlerContext) {
-        if case .push = value {
-            onPush?(value)
-            return
-        }
-        if isSubscriber, case .array(let parts) = value, let kind = parts.first?.string?.lowercased(),
-           ["message", "pmessage", "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "pong"].contains(kind) {
-            onPush?(value)
-            return
-        }
-        guard let head = pending.first else {
-            if isSubscriber { return }
-            fail(RedisError(.protocolViolation, "\(endpoint) sent a reply no command was waiting for: \(value)"))
+        if let stray {
+            fail(RedisError(.protocolViolation, "\(endpoint) sent a reply no command was waiting for: \(stray)"))
             context.close(promise: nil)
-            return
-        }
-        switch head.responder {
-        case .single(let continuation):
-            pending.removeFirst()
-            inFlight.decrement(by: 1)
-            if case .error(let message) = value {
-                continuation.resume(returning: .failure(RedisError(serverReply: message)))
-            } else {
-                continuation.resume(returning: .success(value))
-            }
-        case .batch(let continuation, let count):
-            if collected.isEmpty { collected.reserveCapacity(count) }
-            collected.append(value)
-            guard collected.count == count else { return }
-            pending.removeFirst()
-            inFlight.decrement(by: count)
-            let replies = collected
-            collected = []
-            continuation.resume(returning: .success(replies))
         }
     }
 
@@ -285,7 +332,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func checkDeadline() {
-        guard let head = pending.first, head.deadline < .now() else { return }
+        guard let head = reader.pending.first, head.deadline < .now() else { return }
         let timeout = RedisError(.timeout, "\(endpoint) did not answer within \(commandTimeout.nanoseconds / 1_000_000) ms; the connection is closed and a new one will be opened")
         fail(timeout)
         context?.close(promise: nil)
@@ -298,12 +345,7 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         timer = nil
         let first = failure == nil
         if first { failure = error }
-        collected = []
-        unparsed = ByteBuffer()
-        while let head = pending.popFirst() {
-            inFlight.decrement(by: head.responder.count)
-            head.responder.fail(error)
-        }
+        reader.failAll(error, inFlight: inFlight)
         if first {
             let onClose = self.onClose
             self.onClose = nil
