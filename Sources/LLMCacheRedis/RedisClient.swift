@@ -40,6 +40,7 @@ public final class RedisClient: Sendable, Service {
     ///
     /// - Parameters:
     ///   - eventLoopGroup: where I/O runs; default the shared NIO singleton group.
+    ///     Pooled connections use ``Configuration/Pool-swift.struct/eventLoops`` of its loops (default 1).
     ///   - logger: connection failures and breaker transitions are logged at `warning`.
     /// - Throws: ``RedisError/Code/invalidConfiguration`` for out-of-range settings
     ///   or a TLS configuration NIOSSL rejects.
@@ -67,18 +68,21 @@ public final class RedisClient: Sendable, Service {
             maximumCoolDown: configuration.circuitBreaker.maximumCoolDown
         ))
         let sslContext = self.sslContext
+        // The pool's connections cycle over a fixed set of the group's loops
+        // (`Pool.eventLoops`); pub/sub and dedicated connections use the whole group.
+        let loops = PoolEventLoops(group: eventLoopGroup, count: configuration.pool.eventLoops)
         pool = RedisConnectionPool(
             size: configuration.pool.size,
             leasedLimit: configuration.pool.leasedConnections,
             acquireTimeout: configuration.timeouts.acquire,
             // Opening includes the AUTH/SELECT handshake: allow it a command timeout too.
             connectTimeout: configuration.timeouts.connect + configuration.timeouts.command
-        ) { [configuration, eventLoopGroup, logger] onClose throws(RedisError) in
+        ) { [configuration, logger] onClose throws(RedisError) in
             let box = ConnectionBox()
             let connection = try await RedisConnection.connect(
                 configuration: configuration,
                 sslContext: sslContext,
-                group: eventLoopGroup,
+                group: loops.next(),
                 onClose: { error in
                     logger.debug("redis connection closed", metadata: ["endpoint": "\(configuration.endpoint)", "reason": "\(error.message)"])
                     if let connection = box.connection { onClose(connection) }
@@ -288,6 +292,28 @@ public final class RedisClient: Sendable, Service {
     /// Subscriptions are separate and end when their own sequence is dropped or closed.
     public func shutdown() async {
         await pool.shutdown()
+    }
+}
+
+/// The event loops the pool's connections are opened on, in turn.
+private final class PoolEventLoops: Sendable {
+    private let loops: [any EventLoop]
+    private let counter = Atomic<Int>(0)
+
+    init(group: any EventLoopGroup, count: Int) {
+        // `next()` hands out a group's loops in turn, so `count` calls name
+        // `count` different loops (fewer when the group has fewer).
+        var loops: [any EventLoop] = []
+        for _ in 0..<count {
+            let loop = group.next()
+            if loops.contains(where: { $0 === loop }) { break }
+            loops.append(loop)
+        }
+        self.loops = loops
+    }
+
+    func next() -> any EventLoop {
+        loops[counter.add(1, ordering: .relaxed).oldValue % loops.count]
     }
 }
 

@@ -216,12 +216,52 @@ final class RedisConnectionPool: Sendable {
         defer { timer.cancel() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                let shutdown = state.withLock { state in
-                    if state.isShutdown { return true }
+                enum Registration { case waiting, waitingForNewShared, use(RedisConnection), open, shutdown }
+                let registration = state.withLock { state -> Registration in
+                    if state.isShutdown { return .shutdown }
+                    // What the caller came to wait for may have arrived since it
+                    // looked: a shared connection opened, or a lease returned, with
+                    // no waiter yet to hand it to. Waiting now would last until the
+                    // time-out.
+                    if exclusive {
+                        while let idle = state.idleLeasable.popLast() {
+                            if idle.isActive {
+                                state.leasedOrConnecting += 1
+                                return .use(idle)
+                            }
+                        }
+                        if state.leasedOrConnecting < leasedLimit {
+                            state.leasedOrConnecting += 1
+                            return .open
+                        }
+                    } else if let connection = state.shared.first {
+                        return .use(connection)
+                    }
                     state.waiters.append(Waiter(id: id, exclusive: exclusive, continuation: continuation))
-                    return false
+                    // The opening it counted on may have failed meanwhile.
+                    if !exclusive && state.sharedConnecting == 0 {
+                        state.sharedConnecting += 1
+                        return .waitingForNewShared
+                    }
+                    return .waiting
                 }
-                if shutdown {
+                switch registration {
+                case .waiting:
+                    break
+                case .waitingForNewShared:
+                    openShared(failWaitersOnError: true)
+                case .use(let connection):
+                    continuation.resume(returning: connection)
+                case .open:
+                    Task {
+                        do throws(RedisError) {
+                            continuation.resume(returning: try await open { _ in })
+                        } catch {
+                            releaseSlot(nil)
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                case .shutdown:
                     continuation.resume(throwing: RedisError(.shutdown, "the Redis client was shut down; create a new one"))
                 }
             }

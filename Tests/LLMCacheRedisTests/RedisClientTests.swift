@@ -68,6 +68,68 @@ import Testing
         }
     }
 
+    /// Reads end inside replies all the time once values are large: every
+    /// reply must still arrive whole, byte for byte, and matched to its command.
+    @Test func repliesSplitAcrossReadsArriveWhole() async throws {
+        let sizes = [0, 1, 2, 9, 10, 1023, 1024, 4095, 65_535, 65_536, 65_537, 200_003, 1_000_000]
+        let values = Dictionary(uniqueKeysWithValues: sizes.map { size in
+            (size, ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }))
+        })
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.pool.size = 1
+            try await withClient(configuration) { client in
+                for size in sizes { try await client.send("SET", "v\(size)", values[size]!) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for task in 0..<8 {
+                        group.addTask {
+                            for round in 0..<3 {
+                                let keys = (0..<20).map { sizes[($0 + task + round) % sizes.count] }
+                                let replies = try await client.pipeline(keys.map { RedisCommand("GET", "v\($0)") })
+                                #expect(replies.map(\.bytes) == keys.map { values[$0] }, "a GET's reply is not its value")
+                                let all = try await client.send(RedisCommand("MGET", arguments: keys.map { "v\($0)" }))
+                                #expect(all.elements?.map(\.bytes) == keys.map { values[$0] }, "an MGET's reply is not its values")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+
+    /// Commands too large to copy into the outbox are written on their own,
+    /// between the small ones queued before and after them: the server must
+    /// still see every command in the order it was sent.
+    @Test func largeAndSmallCommandsKeepTheirOrder() async throws {
+        let large = ByteBuffer(repeating: 0x6c, count: 100_000)
+        try await withRedisServer { server in
+            var configuration = server.configuration()
+            configuration.pool.size = 1
+            configuration.pool.eventLoops = 2
+            try await withClient(configuration) { client in
+                var commands: [RedisCommand] = []
+                for i in 0..<10 {
+                    commands.append(RedisCommand("RPUSH", "order", "small-\(i)"))
+                    commands.append(RedisCommand("RPUSH", "order", large))
+                }
+                let replies = try await client.pipeline(commands)
+                #expect(replies.map(\.int) == (1...20).map { Optional($0) })
+                let list = try await client.send("LRANGE", "order", 0, -1).elements ?? []
+                let expected = (0..<10).flatMap { [ByteBuffer(string: "small-\($0)"), large] }
+                #expect(list.map(\.bytes) == expected.map { Optional($0) })
+            }
+        }
+    }
+
+    @Test func aPoolWithoutEventLoopsIsRefused() {
+        var configuration = RedisClient.Configuration()
+        configuration.pool.eventLoops = 0
+        #expect { try RedisClient(configuration: configuration) } throws: { error in
+            (error as? RedisError)?.code == .invalidConfiguration
+        }
+    }
+
     @Test func leasedConnectionsRunOutAndTheWaiterTimesOut() async throws {
         try await withRedisServer { server in
             var configuration = server.configuration()

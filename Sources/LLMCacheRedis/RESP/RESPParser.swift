@@ -72,6 +72,17 @@ struct RESPParser {
         return value
     }
 
+    /// How many more bytes the value at the front of `buffer` needs before it
+    /// is whole, when `buffer` holds the start of one scalar: known for a
+    /// length-prefixed payload once its length line has arrived, `nil` otherwise.
+    static func missingBytes(in buffer: ByteBuffer) -> Int? {
+        guard let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+              type == UInt8(ascii: "$") || type == UInt8(ascii: "!") || type == UInt8(ascii: "=") else { return nil }
+        var cursor = buffer.readerIndex + 1
+        guard let length = try? integerLine(buffer, at: &cursor), length >= 0, length <= Int64(Int32.max) else { return nil }
+        return cursor + Int(length) + 2 - buffer.writerIndex
+    }
+
     private enum Token {
         case value(RESPValue)
         case aggregate(kind: UInt8, count: Int)
@@ -93,48 +104,65 @@ struct RESPParser {
     /// The bytes of the line starting at `cursor`, without its CRLF; `nil` when
     /// the CRLF has not arrived yet.
     private static func line(_ buffer: ByteBuffer, at cursor: inout Int) -> ByteBufferView? {
-        let end = buffer.writerIndex
-        var index = cursor
-        while index + 1 < end {
-            // Scanning the view is the hot loop of reply parsing.
-            if buffer.getInteger(at: index, as: UInt8.self) == UInt8(ascii: "\r"),
-               buffer.getInteger(at: index + 1, as: UInt8.self) == UInt8(ascii: "\n") {
-                let view = buffer.viewBytes(at: cursor, length: index - cursor)
-                cursor = index + 2
-                return view
-            }
-            index += 1
-        }
-        return nil
+        guard let end = lineEnd(buffer, from: cursor) else { return nil }
+        let view = buffer.viewBytes(at: cursor, length: end - cursor)
+        cursor = end + 2
+        return view
     }
 
-    private static func integer(_ view: ByteBufferView) throws(RedisError) -> Int64 {
-        var negative = false
-        var value: Int64 = 0
-        var digits = 0
-        for (offset, byte) in view.enumerated() {
-            if offset == 0 && (byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")) {
-                negative = byte == UInt8(ascii: "-")
-                continue
+    /// The index of the CR of the first CRLF at or after `start`; `nil` when
+    /// none has arrived yet.
+    private static func lineEnd(_ buffer: ByteBuffer, from start: Int) -> Int? {
+        let end = buffer.writerIndex
+        // The hot loop of reply parsing: raw bytes rather than a bounds-checked
+        // read per byte. Only indices below the writer index are read.
+        return buffer.withVeryUnsafeBytes { bytes -> Int? in
+            var index = start
+            while index + 1 < end {
+                if bytes[index] == UInt8(ascii: "\r") && bytes[index + 1] == UInt8(ascii: "\n") { return index }
+                index += 1
             }
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else {
-                throw violation("'\(String(decoding: view, as: UTF8.self))' is not an integer")
-            }
-            let (times, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
-            guard !o1 && !o2 else { throw violation("integer '\(String(decoding: view, as: UTF8.self))' overflows 64 bits") }
-            value = sum
-            digits += 1
+            return nil
         }
-        guard digits > 0 else { throw violation("an empty integer") }
-        return negative ? -value : value
+    }
+
+    /// The decimal integer on the line starting at `cursor`, which is moved
+    /// past its CRLF; `nil` when the CRLF has not arrived yet.
+    private static func integerLine(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> Int64? {
+        guard let end = lineEnd(buffer, from: cursor) else { return nil }
+        let start = cursor
+        let value = buffer.withVeryUnsafeBytes { bytes -> Int64? in
+            var index = start
+            var negative = false
+            if index < end && (bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+")) {
+                negative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            guard index < end else { return nil }
+            var value: Int64 = 0
+            while index < end {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times.addingReportingOverflow(Int64(digit))
+                guard !o1 && !o2 else { return nil }
+                value = sum
+                index += 1
+            }
+            return negative ? -value : value
+        }
+        guard let value else {
+            let text = buffer.getString(at: start, length: end - start) ?? ""
+            throw violation("'\(text)' is not a 64-bit integer")
+        }
+        cursor = end + 2
+        return value
     }
 
     /// A length-prefixed payload (bulk string, blob error, verbatim string):
     /// `nil` when incomplete; `.some(nil)` for the RESP2 null (`-1`).
     private static func blob(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> ByteBuffer?? {
-        guard let header = line(buffer, at: &cursor) else { return nil }
-        let length = try integer(header)
+        guard let length = try integerLine(buffer, at: &cursor) else { return nil }
         if length == -1 { return .some(nil) }
         guard length >= 0, length <= Int64(Int32.max) else { throw violation("bulk length \(length)") }
         let count = Int(length)
@@ -149,8 +177,7 @@ struct RESPParser {
     }
 
     private static func count(_ buffer: ByteBuffer, at cursor: inout Int) throws(RedisError) -> Int?? {
-        guard let header = line(buffer, at: &cursor) else { return nil }
-        let count = try integer(header)
+        guard let count = try integerLine(buffer, at: &cursor) else { return nil }
         if count == -1 { return .some(nil) }
         guard count >= 0, count <= Int64(Int32.max) else { throw violation("aggregate length \(count)") }
         return .some(Int(count))
@@ -169,8 +196,8 @@ struct RESPParser {
             guard let text = line(buffer, at: &position) else { return nil }
             value = .error(String(decoding: text, as: UTF8.self))
         case UInt8(ascii: ":"):
-            guard let text = line(buffer, at: &position) else { return nil }
-            value = .integer(try integer(text))
+            guard let integer = try integerLine(buffer, at: &position) else { return nil }
+            value = .integer(integer)
         case UInt8(ascii: "$"):
             guard let payload = try blob(buffer, at: &position) else { return nil }
             value = payload.map(RESPValue.bulkString) ?? .null
@@ -225,22 +252,5 @@ struct RESPParser {
         }
         cursor = position
         return .value(value)
-    }
-}
-
-/// Turns the byte stream from the server into ``RESPValue``s.
-struct RESPDecoder: ByteToMessageDecoder {
-    typealias InboundOut = RESPValue
-
-    private var parser = RESPParser()
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let value = try parser.next(&buffer) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(value))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try decode(context: context, buffer: &buffer)
     }
 }

@@ -67,32 +67,44 @@ struct RedisBench: AsyncParsableCommand {
         var sets: [Double] = [], gets: [Double] = [], pipelines: [Double] = []
         var setRatios: [Double] = [], getRatios: [Double] = [], pipelineRatios: [Double] = []
         var theirSets: [Double] = [], theirGets: [Double] = [], theirPipelines: [Double] = []
+        // CPU time of this whole process (every thread) per operation: unlike
+        // ops/s, it barely moves with the load other work puts on the machine.
+        var setCPU: [Double] = [], getCPU: [Double] = [], pipelineCPU: [Double] = []
         for round in 1...rounds {
             progress("round \(round)/\(rounds): redis-benchmark -t get,set -d 1024 -c 50 -n \(operations), then ours")
             let reference = try runRedisBenchmark(configuration, ["-t", "get,set", "-d", "1024", "-c", "50", "-n", "\(operations)"])
+            var cpuStart = EmbedBench.processCPUMilliseconds()
             let set = try await concurrently(tasks: 50, operations: operations) { _ in try await client.send("SET", key, value) }
+            setCPU.append((EmbedBench.processCPUMilliseconds() - cpuStart) * 1000 / Double(operations))
+            cpuStart = EmbedBench.processCPUMilliseconds()
             let get = try await concurrently(tasks: 50, operations: operations) { _ in
                 guard try await client.send("GET", key).bytes?.readableBytes == 1024 else { throw ValidationError("GET returned the wrong value") }
             }
+            getCPU.append((EmbedBench.processCPUMilliseconds() - cpuStart) * 1000 / Double(operations))
             progress("round \(round)/\(rounds): redis-benchmark -t get -d 1024 -c 50 -P 16 -n \(operations * 4), then ours")
             let pipelinedReference = try runRedisBenchmark(configuration, ["-t", "get", "-d", "1024", "-c", "50", "-P", "16", "-n", "\(operations * 4)"])
             let batches = operations * 4 / 16
+            cpuStart = EmbedBench.processCPUMilliseconds()
             let pipelined = try await concurrently(tasks: 50, operations: batches) { _ in
                 let replies = try await client.pipeline(Array(repeating: RedisCommand("GET", key), count: 16))
                 guard replies.count == 16 else { throw ValidationError("a pipeline lost replies") }
             } * 16
+            pipelineCPU.append((EmbedBench.processCPUMilliseconds() - cpuStart) * 1000 / Double(batches * 16))
             sets.append(set)
             gets.append(get)
             pipelines.append(pipelined)
             if let theirs = reference["SET"] { theirSets.append(theirs); setRatios.append(set / theirs) }
             if let theirs = reference["GET"] { theirGets.append(theirs); getRatios.append(get / theirs) }
             if let theirs = pipelinedReference["GET"] { theirPipelines.append(theirs); pipelineRatios.append(pipelined / theirs) }
-            progress(String(format: "round %d: p16 ours %.0f, redis-benchmark %.0f ops/s", round, pipelined, pipelinedReference["GET"] ?? .nan))
+            progress(String(format: "round %d: p16 ours %.0f, redis-benchmark %.0f ops/s; our CPU %.2f us/GET", round, pipelined, pipelinedReference["GET"] ?? .nan, pipelineCPU[pipelineCPU.count - 1]))
         }
 
         report.add("redis.set.c50", median(sets), "ops/s")
         report.add("redis.get.c50", median(gets), "ops/s")
         report.add("redis.get.p16", median(pipelines), "ops/s")
+        report.add("redis.set.c50.client_cpu_per_op", median(setCPU), "us")
+        report.add("redis.get.c50.client_cpu_per_op", median(getCPU), "us")
+        report.add("redis.get.p16.client_cpu_per_op", median(pipelineCPU), "us")
         if !setRatios.isEmpty {
             report.add("redis_benchmark.set.c50", median(theirSets), "ops/s")
             report.add("redis.set.c50.vs_redis_benchmark", median(setRatios), "ratio")
