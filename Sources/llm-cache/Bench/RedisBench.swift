@@ -125,7 +125,9 @@ struct RedisBench: AsyncParsableCommand {
     }
 
     /// Hits answered by the tiered store's memory tier against the same lookups
-    /// on a bare MemoryStore, one task.
+    /// on a bare MemoryStore, one task. `tiered.l1hit.vs_memory` is the cost
+    /// of a tiered hit over a bare one (time per hit), median of five
+    /// alternating pairs.
     private func measureTieredHits(configuration: RedisClient.Configuration, into report: inout BenchReport) async throws {
         let client = try RedisClient(configuration: configuration)
         defer { Task { await client.shutdown() } }
@@ -155,12 +157,22 @@ struct RedisBench: AsyncParsableCommand {
             guard hits == rounds * keys.count else { throw ValidationError("\(rounds * keys.count - hits) lookups missed") }
             return Double(hits) / (clock.now - start).seconds
         }
-        let memoryRate = try await hitsPerSecond(bare)
-        let tieredRate = try await hitsPerSecond(tiered)
+        // Alternating pairs, the ratio taken within each: the machine's load
+        // changes between pairs more than within one.
+        var memoryRates: [Double] = [], tieredRates: [Double] = [], costRatios: [Double] = []
+        for _ in 0..<5 {
+            let memoryRate = try await hitsPerSecond(bare)
+            let tieredRate = try await hitsPerSecond(tiered)
+            memoryRates.append(memoryRate)
+            tieredRates.append(tieredRate)
+            costRatios.append(memoryRate / tieredRate)
+        }
         try await redis.invalidate(.all)
-        report.add("tiered.l1hit", tieredRate, "ops/s")
-        report.add("memory.hit.bare", memoryRate, "ops/s")
-        report.add("tiered.l1hit.vs_memory", tieredRate / memoryRate, "ratio")
+        report.add("tiered.l1hit", median(tieredRates), "ops/s")
+        report.add("memory.hit.bare", median(memoryRates), "ops/s")
+        // As the target states it: the time of a tiered L1 hit over a plain
+        // MemoryStore hit, so lower is better (≤ 1.2).
+        report.add("tiered.l1hit.vs_memory", median(costRatios), "ratio")
     }
 
     /// Fills a tag with entries, then invalidates it while a second connection
