@@ -123,9 +123,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // glibc's allocator statistics, for bench memory's bytes per entry.
+        .target(name: "CMallocInfo"),
         .executableTarget(
             name: "LLMCacheCLI",
             dependencies: [
+                "CMallocInfo",
                 "LLMCache",
                 "LLMCacheEmbeddings",
                 "LLMCacheSQLite",

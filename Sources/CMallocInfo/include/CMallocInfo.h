@@ -1,0 +1,15 @@
+#ifndef CMALLOCINFO_H
+#define CMALLOCINFO_H
+
+#include <malloc.h>
+#include <stddef.h>
+
+/// Bytes the C allocator has handed out and not had back, over every arena
+/// (glibc's mallinfo2: in-use chunks plus mmapped blocks). Swift's Glibc module
+/// does not import malloc.h, hence this shim.
+static inline size_t llmcache_heap_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
+
+#endif
