@@ -132,61 +132,31 @@ public struct CacheEntry: Hashable, Sendable {
     }
 
     /// The entry's identity.
-    public var key: CacheKey {
-        get { storage.key }
-        set { mutableStorage.key = newValue }
-    }
+    public var key: CacheKey { get { storage.key } set { mutableStorage.key = newValue } }
     /// The stored bytes, encoded as ``encoding`` says.
-    public var value: Data {
-        get { storage.value }
-        set { mutableStorage.value = newValue }
-    }
+    public var value: Data { get { storage.value } set { mutableStorage.value = newValue } }
     /// How ``value`` is encoded; ``ValueEncoding/identity`` by default.
-    public var encoding: ValueEncoding {
-        get { storage.encoding }
-        set { mutableStorage.encoding = newValue }
-    }
+    public var encoding: ValueEncoding { get { storage.encoding } set { mutableStorage.encoding = newValue } }
     /// The length of the value before encoding. Equals `value.count` for identity.
-    public var rawSize: Int {
-        get { storage.rawSize }
-        set { mutableStorage.rawSize = newValue }
-    }
+    public var rawSize: Int { get { storage.rawSize } set { mutableStorage.rawSize = newValue } }
     /// The tenant or application the entry belongs to. Never empty in practice;
     /// `"default"` when the caller names none.
-    public var namespace: String {
-        get { storage.namespace }
-        set { mutableStorage.namespace = newValue }
-    }
+    public var namespace: String { get { storage.namespace } set { mutableStorage.namespace = newValue } }
     /// The model that produced the value (`""` for memoized functions).
-    public var model: String {
-        get { storage.model }
-        set { mutableStorage.model = newValue }
-    }
+    public var model: String { get { storage.model } set { mutableStorage.model = newValue } }
     /// Labels for invalidation by tag. Order is not significant.
-    public var tags: [String] {
-        get { storage.tags }
-        set { mutableStorage.tags = newValue }
-    }
+    public var tags: [String] { get { storage.tags } set { mutableStorage.tags = newValue } }
     /// When the entry was first stored.
-    public var createdAt: CacheTimestamp {
-        get { storage.createdAt }
-        set { mutableStorage.createdAt = newValue }
-    }
+    public var createdAt: CacheTimestamp { get { storage.createdAt } set { mutableStorage.createdAt = newValue } }
     /// When the entry stops being served; `nil` for never.
     public var expiresAt: CacheTimestamp? {
         @inlinable get { storage.expiresAt }
         set { mutableStorage.expiresAt = newValue }
     }
     /// How long computing the value took: each hit saves this much time.
-    public var computeDuration: Duration {
-        get { storage.computeDuration }
-        set { mutableStorage.computeDuration = newValue }
-    }
+    public var computeDuration: Duration { get { storage.computeDuration } set { mutableStorage.computeDuration = newValue } }
     /// Present for entries that may be found by meaning.
-    public var semantic: SemanticRecord? {
-        get { storage.semantic }
-        set { mutableStorage.semantic = newValue }
-    }
+    public var semantic: SemanticRecord? { get { storage.semantic } set { mutableStorage.semantic = newValue } }
 
     public init(
         key: CacheKey,

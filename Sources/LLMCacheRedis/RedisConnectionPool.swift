@@ -23,6 +23,24 @@ final class RedisConnectionPool: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var isShutdown = false
+
+        enum LeasePick { case use(RedisConnection), open }
+
+        /// Takes a lease slot if one is free: an idle leased connection still
+        /// open, or room to open one. `nil` when the caller must wait.
+        mutating func takeLease(limit: Int) -> LeasePick? {
+            while let idle = idleLeasable.popLast() {
+                if idle.isActive {
+                    leasedOrConnecting += 1
+                    return .use(idle)
+                }
+            }
+            if leasedOrConnecting < limit {
+                leasedOrConnecting += 1
+                return .open
+            }
+            return nil
+        }
     }
 
     private let state = Mutex(State())
@@ -129,17 +147,11 @@ final class RedisConnectionPool: Sendable {
         enum Pick { case use(RedisConnection), open, wait, shutdown }
         let pick = state.withLock { state -> Pick in
             guard !state.isShutdown else { return .shutdown }
-            while let idle = state.idleLeasable.popLast() {
-                if idle.isActive {
-                    state.leasedOrConnecting += 1
-                    return .use(idle)
-                }
+            switch state.takeLease(limit: leasedLimit) {
+            case .use(let connection): return .use(connection)
+            case .open: return .open
+            case nil: return .wait
             }
-            if state.leasedOrConnecting < leasedLimit {
-                state.leasedOrConnecting += 1
-                return .open
-            }
-            return .wait
         }
         switch pick {
         case .shutdown:
@@ -224,15 +236,10 @@ final class RedisConnectionPool: Sendable {
                     // no waiter yet to hand it to. Waiting now would last until the
                     // time-out.
                     if exclusive {
-                        while let idle = state.idleLeasable.popLast() {
-                            if idle.isActive {
-                                state.leasedOrConnecting += 1
-                                return .use(idle)
-                            }
-                        }
-                        if state.leasedOrConnecting < leasedLimit {
-                            state.leasedOrConnecting += 1
-                            return .open
+                        switch state.takeLease(limit: leasedLimit) {
+                        case .use(let connection): return .use(connection)
+                        case .open: return .open
+                        case nil: break
                         }
                     } else if let connection = state.shared.first {
                         return .use(connection)
