@@ -216,6 +216,26 @@ extension MemoryStore {
         #expect(store.invalidateNow(.tag("b")) == 1)
     }
 
+    /// Entries share their fields between copies until one is changed: a caller
+    /// changing the entry a hit returned changes its own copy, never the store's.
+    @Test func changingAReturnedEntryLeavesTheStoredOneAlone() throws {
+        let store = MemoryStore()
+        try store.insert(entry(1, bytes: 8, tags: ["a"]))
+        var served = try #require(store.lookup(key(1)))
+        served.value = Data("changed".utf8)
+        served.tags.append("b")
+        served.semantic = SemanticRecord(scope: key(2), text: "t", embeddingModel: "m", vector: [1])
+        let again = try #require(store.lookup(key(1)))
+        #expect(again.value == Data(repeating: 1, count: 8))
+        #expect(again.tags == ["a"])
+        #expect(again.semantic == nil)
+        #expect(served != again)
+        // And the other way round: the store replacing its entry leaves a copy
+        // a caller holds as it was.
+        try store.insert(entry(1, bytes: 3))
+        #expect(again.value.count == 8)
+    }
+
     /// Writes, replacements, removals and lookups at random against a dictionary
     /// of what was last written: every key maps to its latest value, and none
     /// that was removed comes back. Replacing an entry changes its storage under
