@@ -105,7 +105,7 @@ public struct CacheKey: Hashable, Sendable, Comparable, CustomStringConvertible 
                 var shift: UInt64 = 60
                 while true {
                     let nibble = UInt8(truncatingIfNeeded: word >> shift) & 0x0F
-                    out[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                    out[index] = HexDigits.ascii(nibble)
                     index += 1
                     if shift == 0 { break }
                     shift -= 4

@@ -543,12 +543,11 @@ struct RequestCanonicalizer {
         case 0x0D: out.append(UInt8(ascii: "r"))
         case 0x09: out.append(UInt8(ascii: "t"))
         default:
-            let hex: StaticString = "0123456789abcdef"
             out.append(UInt8(ascii: "u"))
             out.append(UInt8(ascii: "0"))
             out.append(UInt8(ascii: "0"))
-            out.append(hex.utf8Start[Int(byte >> 4)])
-            out.append(hex.utf8Start[Int(byte & 0xF)])
+            out.append(HexDigits.ascii(byte >> 4))
+            out.append(HexDigits.ascii(byte & 0xF))
         }
     }
 

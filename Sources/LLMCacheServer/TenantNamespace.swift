@@ -1,5 +1,6 @@
 import Crypto
 import HTTPTypes
+import LLMCache
 
 /// Derives the cache namespace of a request from its credentials, so that
 /// callers with different API keys never share entries.
@@ -74,15 +75,13 @@ struct TenantNamespace: Sendable {
                 index += 1
             }
             for byte in digest.prefix(16) {
-                out[index] = hexDigit(byte >> 4)
-                out[index + 1] = hexDigit(byte & 0x0F)
+                out[index] = HexDigits.ascii(byte >> 4)
+                out[index + 1] = HexDigits.ascii(byte & 0x0F)
                 index += 2
             }
             return index
         }
     }
-
-    static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 }
 
 /// Checks the admin token in constant time: both sides are hashed first, so
