@@ -22,7 +22,12 @@ extension MemoryStore {
             var node: Int32
             /// More hash bits, compared before the key.
             var tag: UInt32
+
+            static let empty = Slot(entry: nil, node: -1, tag: 0)
         }
+
+        /// A new table's slots: the fewest worth growing from.
+        private static let initialSlots = 16
 
         private var slots: [Slot]
         private var mask: Int
@@ -30,8 +35,8 @@ extension MemoryStore {
         private(set) var count = 0
 
         init(seed: UInt64) {
-            slots = Array(repeating: Slot(entry: nil, node: -1, tag: 0), count: 16)
-            mask = 15
+            slots = Array(repeating: .empty, count: Self.initialSlots)
+            mask = Self.initialSlots - 1
             self.seed = seed
         }
 
@@ -97,14 +102,12 @@ extension MemoryStore {
                     gap = j
                 }
             }
-            slots[gap] = Slot(entry: nil, node: -1, tag: 0)
+            slots[gap] = .empty
             count -= 1
         }
 
         mutating func removeAll() {
-            slots = Array(repeating: Slot(entry: nil, node: -1, tag: 0), count: 16)
-            mask = 15
-            count = 0
+            self = EntryTable(seed: seed)
         }
 
         /// Every node in the table, in no particular order.
@@ -136,7 +139,7 @@ extension MemoryStore {
 
         private mutating func grow() {
             let old = slots
-            slots = Array(repeating: Slot(entry: nil, node: -1, tag: 0), count: 2 * old.count)
+            slots = Array(repeating: .empty, count: 2 * old.count)
             mask = slots.count - 1
             for slot in old {
                 guard let entry = slot.entry else { continue }
