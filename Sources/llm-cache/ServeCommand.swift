@@ -120,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
             storeDescription = "redis \(redis.tls == nil ? "redis" : "rediss")://\(redis.host):\(redis.port)/\(redis.database) (prefix \(settings.redisPrefix)) behind \(settings.memoryBytes >> 20) MiB of memory"
         } else {
             store = try settings.store.openForServing(memoryBytes: settings.memoryBytes)
-            storeDescription = "\(settings.store.description)" + (settings.store == .memory ? " (\(settings.memoryBytes >> 20) MiB)" : " behind \(settings.memoryBytes >> 20) MiB of memory")
+            let budget = "\(settings.memoryBytes >> 20) MiB"
+            storeDescription = settings.store.description + (settings.store == .memory ? " (\(budget))" : " behind \(budget) of memory")
         }
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL
