@@ -29,7 +29,10 @@ extension MemoryStore {
     struct Node {
         var entry: CacheEntry
         var weight: Int
-        /// `expiresAt` in nanoseconds, `Int64.max` for never.
+        /// The entry's `expiresAt` in nanoseconds, `Int64.max` for never: a copy
+        /// beside the links, so the expiry heap orders and purges nodes without
+        /// reading each entry's storage. (A hit reads the entry's own, being
+        /// there already.)
         var expiresAt: Int64
         /// Towards the least recently used end of the node's queue.
         var prev: Int32
