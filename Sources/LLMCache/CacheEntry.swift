@@ -65,7 +65,9 @@ public struct CacheEntry: Hashable, Sendable {
         // The key and expiry first: a memory store's hit reads only these, and
         // they share the object's first cache line with its reference count.
         var key: CacheKey
-        @usableFromInline var expiresAt: CacheTimestamp?
+        // Unchecked: storage is written only when uniquely referenced, so no read
+        // can overlap a write, and the run-time check was a hit's one library call.
+        @exclusivity(unchecked) @usableFromInline var expiresAt: CacheTimestamp?
         var value: Data
         var encoding: ValueEncoding
         var rawSize: Int

@@ -22,6 +22,19 @@ extension MemoryStore.ShardState {
         return removed
     }
 
+    /// Removes node `i`, holding `key`, which a read found expired, and up to
+    /// eight more expired entries; returns the events to publish once the lock is
+    /// released. Out of line: the read path should not carry it.
+    @inline(never)
+    mutating func removeExpired(_ i: Int32, key: CacheKey, now: Int64, events: CacheEventBus) -> [CacheEvent] {
+        var sink = MemoryStore.EventSink(events)
+        remove(i)
+        expirations += 1
+        sink.append(.expired(key))
+        purgeExpired(now: now, limit: 8, sink: &sink)
+        return sink.events
+    }
+
     mutating func heapInsert(_ i: Int32) {
         expiryHeap.append(i)
         nodes[Int(i)].heapIndex = Int32(expiryHeap.count - 1)

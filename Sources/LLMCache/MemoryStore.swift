@@ -74,6 +74,11 @@ public final class MemoryStore: CacheStore {
 
     let clock: any CacheClock
     let shards: [Shard]
+    /// `shards` again, unretained: `shards` keeps them alive as long as the
+    /// store, and a hit that borrows its shard from here leaves the shard's
+    /// reference count, which every thread's hits would otherwise write twice,
+    /// untouched.
+    private let unretainedShards: [Unmanaged<Shard>]
     let shardMask: Int
 
     /// Creates an empty store.
@@ -107,6 +112,7 @@ public final class MemoryStore: CacheStore {
             shards.append(Shard(ShardState(limits, seed: 0x9e37_79b9_7f4a_7c15 &* UInt64(s + 1))))
         }
         self.shards = shards
+        unretainedShards = shards.map { Unmanaged.passUnretained($0) }
         maximumEntryWeight = min(configuration.maximumEntryWeight, smallestShareOfBytes)
     }
 
@@ -135,8 +141,13 @@ public final class MemoryStore: CacheStore {
 
     @inline(__always)
     func shard(for key: CacheKey) -> Shard {
+        shards[shardIndex(for: key)]
+    }
+
+    @inline(__always)
+    private func shardIndex(for key: CacheKey) -> Int {
         // The high bits: the sketch and the hash table mix the low ones.
-        shards[Int(truncatingIfNeeded: key.spread >> 40) & shardMask]
+        Int(truncatingIfNeeded: key.spread >> 40) & shardMask
     }
 
     // MARK: - Fast paths
@@ -144,31 +155,32 @@ public final class MemoryStore: CacheStore {
     /// Returns the live entry stored under `key`, or `nil`, and records the use for
     /// the eviction policy. Synchronous and allocation-free on a hit.
     public func lookup(_ key: CacheKey) -> CacheEntry? {
-        // Nothing on this path retains a shared object but the shard: a reference
-        // count touched by every thread on every hit would bounce between cores.
-        // The rare expired path builds its event sink inside the lock.
         var expiredEvents: [CacheEvent] = []
-        let found = shard(for: key).state.withLock { state -> CacheEntry? in
-            guard let (i, storage) = state.table.find(key) else { return nil }
-            let expiresAt = storage._withUnsafeGuaranteedRef { $0.expiresAt?.nanosecondsSinceEpoch ?? .max }
-            // Only entries with a time to live pay for reading the clock.
-            if expiresAt != .max {
-                let now = clock.now().nanosecondsSinceEpoch
-                if now >= expiresAt {
-                    var sink = EventSink(events)
-                    state.remove(i)
-                    state.expirations += 1
-                    sink.append(.expired(key))
-                    state.purgeExpired(now: now, limit: 8, sink: &sink)
-                    expiredEvents = sink.events
-                    return nil
+        let found = unretainedShards[shardIndex(for: key)]._withUnsafeGuaranteedRef { shard in
+            shard.state.withLock { state -> CacheEntry? in
+                guard let (i, storage) = state.table.find(key) else { return nil }
+                let expiresAt = storage._withUnsafeGuaranteedRef { $0.expiresAt?.nanosecondsSinceEpoch ?? .max }
+                // Only entries with a time to live pay for reading the clock, and
+                // then for its cheap, coarse reading.
+                if expiresAt != .max {
+                    let now = clock.coarseNow().nanosecondsSinceEpoch
+                    if now >= expiresAt {
+                        expiredEvents = state.removeExpired(i, key: key, now: now, events: events)
+                        return nil
+                    }
                 }
+                state.recordHit(i, hash: key.spread)
+                return CacheEntry(storage: storage.takeUnretainedValue())
             }
-            state.recordHit(i, hash: key.spread)
-            return CacheEntry(storage: storage.takeUnretainedValue())
         }
-        for event in expiredEvents { events.publish(event) }
+        if !expiredEvents.isEmpty { publish(expiredEvents) }
         return found
+    }
+
+    /// Out of line, so a hit does not set up what publishing needs.
+    @inline(never)
+    private func publish(_ gathered: [CacheEvent]) {
+        for event in gathered { events.publish(event) }
     }
 
     /// Stores `entry`, replacing any entry with the same key, then evicts as the

@@ -29,15 +29,17 @@ struct MemoryBench: AsyncParsableCommand {
     @Option(help: "Shards for --trace replays (default: chosen from the budgets, as users get it).")
     var shards: Int?
 
-    @Flag(help: .hidden)
-    var hitsOnly = false
+    /// Profiling aid: measure only default-configuration hit throughput at this
+    /// many keys.
+    @Option(help: .hidden)
+    var hitsOnly: Int?
 
     func run() async throws {
         var report = BenchReport(benchmark: "memory")
         if let trace {
             try replayTraceFile(trace, into: &report)
-        } else if hitsOnly {
-            measureHits(into: &report)
+        } else if let keys = hitsOnly {
+            measureHits(runs: [(keys, "", .init())], into: &report)
         } else {
             measureHits(into: &report)
             try await addFacadeFigures(to: &report)
@@ -66,6 +68,10 @@ struct MemoryBench: AsyncParsableCommand {
             (mainKeys, ".lru", .init(policy: .lru)),
         ]
         if !options.quick { runs.insert((10_000, ".10k", .init()), at: 1) }
+        measureHits(runs: runs, into: &report)
+    }
+
+    func measureHits(runs: [(keys: Int, suffix: String, configuration: MemoryStore.Configuration)], into report: inout BenchReport) {
         for run in runs {
             let rates = measureHits(keys: run.keys, configuration: run.configuration)
             for (threads, rate) in zip([1, 2], rates) {
