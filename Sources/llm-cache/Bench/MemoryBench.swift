@@ -10,8 +10,8 @@ import Glibc
 #endif
 
 /// `llm-cache bench memory`: hit throughput, hit ratios of both eviction
-/// policies on synthetic or recorded traces, memory overhead per entry, and
-/// the byte budget's worst overshoot.
+/// policies on synthetic or recorded traces (beside Belady's optimum, their
+/// ceiling), memory overhead per entry, and the byte budget's worst overshoot.
 struct MemoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
@@ -20,7 +20,7 @@ struct MemoryBench: AsyncParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Replay this trace (little-endian uint64 keys, as gen_trace.py writes) with both policies instead of the standard run.")
+    @Option(help: "Replay this trace (little-endian uint64 keys, as gen_trace.py writes) with both policies and Belady's optimum instead of the standard run.")
     var trace: String?
 
     @Option(help: "Cache sizes (entries) to replay --trace at, comma-separated.")
@@ -193,7 +193,9 @@ struct MemoryBench: AsyncParsableCommand {
     // MARK: - Hit ratios
 
     /// Zipf traces at s = 0.8 and 1.0 and a scan-mixed trace, over 1M keys (100k
-    /// with --quick), replayed at 0.1%, 1% and 10% of the keys with both policies.
+    /// with --quick), replayed at 0.1%, 1% and 10% of the keys with both policies,
+    /// each beside Belady's optimal hit ratio (`.opt`), the ceiling for that trace
+    /// and size.
     func measureHitRatios(into report: inout BenchReport) {
         let keys = options.quick ? 100_000 : 1_000_000
         let length = 2 * keys
@@ -205,12 +207,14 @@ struct MemoryBench: AsyncParsableCommand {
         ]
         for (name, make) in traces {
             var generator = TraceGenerator(seed: 7)
-            let trace = make(&generator).map(Self.key)
+            let ids = make(&generator)
+            let trace = ids.map(Self.key)
             for (label, entries) in sizes {
                 let tiny = Self.hitRatio(trace, entries: entries, policy: .wTinyLFU)
                 let lru = Self.hitRatio(trace, entries: entries, policy: .lru)
                 report.add("hitratio.\(name).size\(label).wtinylfu", tiny, "ratio")
                 report.add("hitratio.\(name).size\(label).lru", lru, "ratio")
+                report.add("hitratio.\(name).size\(label).opt", optimalHitRatio(ids, entries: entries), "ratio")
                 if name == "scanmix" && label == "1pct" {
                     report.add("hitratio.scanmix.wtinylfu_minus_lru", (tiny - lru) * 100, "points")
                 }
@@ -238,9 +242,10 @@ struct MemoryBench: AsyncParsableCommand {
     func replayTraceFile(_ path: String, into report: inout BenchReport) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let count = data.count / 8
-        let trace: [CacheKey] = data.withUnsafeBytes { raw in
-            (0..<count).map { Self.key(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+        let ids: [UInt64] = data.withUnsafeBytes { raw in
+            (0..<count).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
         }
+        let trace = ids.map(Self.key)
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         progress("replaying \(count) requests from \(path)")
         for size in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
@@ -249,6 +254,7 @@ struct MemoryBench: AsyncParsableCommand {
             report.add("hitratio.\(name).size\(size).wtinylfu", tiny, "ratio")
             report.add("hitratio.\(name).size\(size).lru", lru, "ratio")
             report.add("hitratio.\(name).size\(size).wtinylfu_minus_lru", (tiny - lru) * 100, "points")
+            report.add("hitratio.\(name).size\(size).opt", optimalHitRatio(ids, entries: size), "ratio")
         }
     }
 
