@@ -71,6 +71,40 @@ struct MemoryBench: AsyncParsableCommand {
         measureHits(runs: runs, into: &report)
     }
 
+    /// `memory.dependent_miss`: how long a load waits when it depends on the
+    /// load before it and misses the core's caches, from a chase of pointers in
+    /// random order through 32 MB, a little more than the heap the
+    /// 100,000-key hit benchmark's store occupies (27 MB; its entries share one
+    /// value). A hit in a store that size
+    /// waits on two such loads (its table slot, then its entry), so twice this
+    /// is a floor under its time.
+    static func dependentMissLatency() -> Double {
+        let lineWords = 8
+        let lines = (32 << 20) / (lineWords * MemoryLayout<Int>.stride)
+        let next = UnsafeMutableBufferPointer<Int>.allocate(capacity: lines * lineWords)
+        defer { next.deallocate() }
+        // Sattolo's shuffle: one cycle through every line, so the chase visits
+        // them all before repeating.
+        var order = Array(0..<lines)
+        var random = SplitMix64(state: 11)
+        for i in stride(from: lines - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(random.next() % UInt64(i)))
+        }
+        for i in 0..<lines {
+            next[order[i] * lineWords] = order[(i + 1) % lines] * lineWords
+        }
+        let steps = 4_000_000
+        var best = Double.infinity
+        var position = 0
+        for _ in 0..<3 {
+            let start = ContinuousClock.now
+            for _ in 0..<steps { position = next[position] }
+            best = min(best, (ContinuousClock.now - start).seconds)
+        }
+        precondition(position >= 0)
+        return best / Double(steps) * 1e9
+    }
+
     func measureHits(runs: [(keys: Int, suffix: String, configuration: MemoryStore.Configuration)], into report: inout BenchReport) {
         for run in runs {
             let rates = measureHits(keys: run.keys, configuration: run.configuration)
@@ -85,6 +119,7 @@ struct MemoryBench: AsyncParsableCommand {
                 report.add("memory.hit.1thread\(run.suffix).vs_python_lru_cache", rates[0].wall / python, "ratio")
             }
         }
+        report.add("memory.dependent_miss", Self.dependentMissLatency(), "ns")
     }
 
     /// Hits per second with 1 and 2 threads, by the wall clock and by the
