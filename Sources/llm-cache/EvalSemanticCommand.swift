@@ -87,7 +87,12 @@ struct EvalSemanticCommand: AsyncParsableCommand {
 
         if let vectorsFile, !FileManager.default.fileExists(atPath: vectorsFile) {
             let all = texts.flatMap { vectors[$0]! }
-            FileManager.default.createFile(atPath: vectorsFile, contents: all.withUnsafeBytes { Data($0) })
+            // Only a saving for the next run: failing to write it costs time, not results.
+            do {
+                try all.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: vectorsFile))
+            } catch {
+                progress("could not keep the embeddings in \(vectorsFile): \(error)")
+            }
         }
 
         func verify(_ query: String, _ candidate: String, _ similarity: Float) async throws -> Bool {
