@@ -21,7 +21,15 @@ struct FrequencySketch {
     /// Every counter's low bit: counts odd counters, whose halving loses 1/2.
     private static let oneMask: UInt64 = 0x1111_1111_1111_1111
 
+    /// The counters, with seven spare words so that blocks can start on a
+    /// 64-byte boundary: an array's elements start 32 bytes into a 16-byte
+    /// aligned allocation, so blocks laid from the first element straddled two
+    /// cache lines, and a use cost two misses, the second not prefetched.
     private var table: [UInt64] = [0]
+    /// Words before the first block: where the 64-byte boundary falls. Computed
+    /// once per allocation; were the array ever moved, blocks would straddle
+    /// lines again, which costs time, never counts.
+    private var tableOffset = 0
     /// Blocks of eight words (64 bytes), minus one.
     private var blockMask = 0
     private var doorkeeper: [UInt64] = [0]
@@ -46,7 +54,8 @@ struct FrequencySketch {
         // One 64-bit word (16 counters) per key, as Caffeine: four counters per
         // key with room for hash collisions.
         let words = max(8, Self.ceilingPowerOfTwo(maximum))
-        table = [UInt64](repeating: 0, count: words)
+        table = [UInt64](repeating: 0, count: words + 7)
+        tableOffset = table.withUnsafeBufferPointer { (64 - Int(bitPattern: $0.baseAddress!) & 63) & 63 } / 8
         blockMask = words / 8 - 1
         sampleSize = 10 * maximum
         // The doorkeeper holds the keys of at most one sample period, two bits
@@ -130,7 +139,7 @@ struct FrequencySketch {
     }
 
     private func blockStart(_ item: UInt64) -> Int {
-        (Int(truncatingIfNeeded: item) & blockMask) << 3
+        tableOffset + ((Int(truncatingIfNeeded: item) & blockMask) << 3)
     }
 
     /// The word and the counter in it of the key's `i`-th hash: each hash picks

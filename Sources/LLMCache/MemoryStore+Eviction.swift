@@ -42,7 +42,13 @@ extension MemoryStore.ShardState {
 
     @inline(__always)
     private func prefetch(_ hit: MemoryStore.PendingHit) {
-        nodes.withUnsafeBufferPointer { llmcache_prefetch_write($0.baseAddress! + Int(hit.node)) }
+        // Both ends of the node: at a 40-byte stride, half the nodes straddle two
+        // cache lines, and the fields a move writes lie on both.
+        nodes.withUnsafeBufferPointer {
+            let node = UnsafeRawPointer($0.baseAddress! + Int(hit.node))
+            llmcache_prefetch_write(node)
+            llmcache_prefetch_write(node + MemoryLayout<MemoryStore.Node>.size - 1)
+        }
         if policy == .wTinyLFU { sketch.prefetch(hit.hash) }
     }
 
