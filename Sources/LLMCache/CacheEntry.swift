@@ -63,7 +63,9 @@ public struct CacheEntry: Hashable, Sendable {
     @usableFromInline
     final class Storage: @unchecked Sendable {
         // The key and expiry first: a memory store's hit reads only these, and
-        // they share the object's first cache line with its reference count.
+        // they lie within the object's first 64 bytes, beside its reference
+        // count (one cache line, or two adjacent ones: allocations are only
+        // 16-byte aligned).
         var key: CacheKey
         // Unchecked: storage is written only when uniquely referenced, so no read
         // can overlap a write, and the run-time check was a hit's one library call.
