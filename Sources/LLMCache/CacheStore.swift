@@ -70,7 +70,9 @@ public struct StoreStatistics: Hashable, Sendable {
 /// same conformance tests:
 ///
 /// - ``get(_:)`` returns the entry stored under a key, or `nil` when there is none
-///   or it has expired (an entry with `expiresAt <= now` is never returned).
+///   or it has expired (an entry with `expiresAt <= now` is never returned;
+///   `now` is the store's reading of its clock, which may trail real time by up
+///   to a clock tick, as ``MemoryStore``'s ``CacheClock/coarseNow()`` does).
 ///   A read may count as a use for the store's eviction policy.
 /// - ``set(_:)`` stores an entry, replacing any entry with the same key (its
 ///   tags, expiry and value all replaced). An entry whose ``CacheEntry/weight``
