@@ -150,7 +150,7 @@ let package = Package(
         .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", "LLMCacheConformance", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),

@@ -1,3 +1,4 @@
+import CMallocInfo
 import Foundation
 import Testing
 @testable import LLMCache
@@ -10,6 +11,27 @@ import Testing
         #expect(encoding == .zstd)
         #expect(bytes.count < text.count / 4)
         #expect(try Compression.decode(bytes, encoding: encoding, rawSize: text.count) == text)
+    }
+
+    /// A store charges a value by its count and keeps it for the entry's life,
+    /// so the heap block behind a compressed value, and behind a decompressed
+    /// one handed to the caller, must be about that size, not the compression
+    /// bound the work started from.
+    @Test func compressedAndRestoredValuesHoldOnlyTheirOwnBytes() throws {
+        var body = #"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":""#
+        for i in 0..<200 { body += "Step \(i): add \(i * 7 % 13) to the total, then note it. " }
+        body += #""}}]}"#
+        let value = Data(body.utf8)
+        let (bytes, encoding) = Compression.default.encode(value)
+        #expect(encoding == .zstd)
+        #expect(bytes.count < value.count / 3)
+        let held = bytes.withUnsafeBytes { llmcache_allocation_bytes(UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
+        #expect(held < bytes.count + 64, "a \(bytes.count)-byte compressed value holds \(held) bytes of heap")
+
+        let restored = try Compression.decode(bytes, encoding: encoding, rawSize: value.count)
+        #expect(restored == value)
+        let restoredHeld = restored.withUnsafeBytes { llmcache_allocation_bytes(UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
+        #expect(restoredHeld < value.count + 64, "a \(value.count)-byte restored value holds \(restoredHeld) bytes of heap")
     }
 
     @Test func smallAndIncompressibleValuesAreStoredAsTheyAre() {

@@ -12,4 +12,11 @@ static inline size_t llmcache_heap_bytes_in_use(void) {
     return info.uordblks + info.hblkhd;
 }
 
+/// The usable size of the heap block starting at `pointer`, which must be the
+/// start of a block from malloc (glibc's malloc_usable_size): what a buffer
+/// really holds, whatever the object owning it says its count is.
+static inline size_t llmcache_allocation_bytes(void *pointer) {
+    return malloc_usable_size(pointer);
+}
+
 #endif
