@@ -23,9 +23,6 @@ extension MemoryStore {
 import CPrefetch
 
 extension MemoryStore.ShardState {
-    /// How many hits a shard gathers before applying them to the policy.
-    static let pendingHitLimit = 64
-
     /// Records a hit on node `i`, to be applied to the policy with the next
     /// batch (see `applyPendingHits`).
     ///
@@ -36,8 +33,9 @@ extension MemoryStore.ShardState {
     /// the misses overlap.
     @inline(__always)
     mutating func recordHit(_ i: Int32, hash: UInt64) {
-        pendingHits.append(MemoryStore.PendingHit(node: i, hash: hash))
-        if pendingHits.count >= Self.pendingHitLimit { applyPendingHits() }
+        pendingHits[pendingHitCount] = MemoryStore.PendingHit(node: i, hash: hash)
+        pendingHitCount += 1
+        if pendingHitCount == pendingHits.count { applyPendingHits() }
     }
 
     @inline(__always)
@@ -55,17 +53,18 @@ extension MemoryStore.ShardState {
     /// Applies the gathered hits to the policy in the order they happened, which
     /// leaves it exactly as if each had been applied at once.
     mutating func applyPendingHits() {
-        guard !pendingHits.isEmpty else { return }
+        let count = pendingHitCount
+        guard count > 0 else { return }
         // Prefetch a few hits ahead: far enough for the loads to arrive in time,
         // near enough that the CPU's few outstanding-miss slots are not swamped.
         let distance = 8
-        for k in 0..<min(distance, pendingHits.count) { prefetch(pendingHits[k]) }
-        for k in pendingHits.indices {
-            if k + distance < pendingHits.count { prefetch(pendingHits[k + distance]) }
+        for k in 0..<min(distance, count) { prefetch(pendingHits[k]) }
+        for k in 0..<count {
+            if k + distance < count { prefetch(pendingHits[k + distance]) }
             let hit = pendingHits[k]
             recordAccess(hit.node, hash: hit.hash)
         }
-        pendingHits.removeAll(keepingCapacity: true)
+        pendingHitCount = 0
     }
 
     /// Places a newly allocated node and records its first use.
