@@ -114,6 +114,9 @@ extension MemoryStore {
 
     /// Everything one shard holds. Mutated only under its shard's mutex.
     struct ShardState: ~Copyable {
+        /// How many of `pendingHits` are in use. First, so that it shares the
+        /// mutex's cache line: a hit writes both.
+        var pendingHitCount = 0
         let policy: EvictionPolicy
         let maximumWeight: Int
         let maximumCount: Int
@@ -147,7 +150,6 @@ extension MemoryStore {
         /// between them (two threads at 10,000 keys: 10.4 M hits/s with an
         /// array, 11.9 M inline; one thread 3% slower, 11.5 M against 11.1 M).
         var pendingHits = InlineArray<64, PendingHit>(repeating: PendingHit(node: 0, hash: 0))
-        var pendingHitCount = 0
 
         var weight = 0
         var rawBytes = 0
