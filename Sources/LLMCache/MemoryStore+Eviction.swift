@@ -35,7 +35,7 @@ extension MemoryStore.ShardState {
     mutating func recordHit(_ i: Int32, hash: UInt64) {
         pendingHits[pendingHitCount] = MemoryStore.PendingHit(node: i, hash: hash)
         pendingHitCount += 1
-        if pendingHitCount == pendingHits.count { applyPendingHits() }
+        if pendingHitCount == MemoryStore.PendingHitBuffer.capacity { applyPendingHits() }
     }
 
     @inline(__always)
