@@ -1,3 +1,5 @@
+import CPrefetch
+
 extension MemoryStore {
     /// Which entries a full store gives up.
     public enum EvictionPolicy: Hashable, Sendable, CustomStringConvertible {
@@ -19,8 +21,6 @@ extension MemoryStore {
         }
     }
 }
-
-import CPrefetch
 
 extension MemoryStore.ShardState {
     /// Records a hit on node `i`, to be applied to the policy with the next

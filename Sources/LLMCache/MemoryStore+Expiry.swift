@@ -23,16 +23,16 @@ extension MemoryStore.ShardState {
     }
 
     /// Removes node `i`, holding `key`, which a read found expired, and up to
-    /// eight more expired entries; returns the events to publish once the lock is
-    /// released. Out of line: the read path should not carry it.
+    /// eight more expired entries; returns their events, to publish once the
+    /// lock is released. Out of line: the read path should not carry it.
     @inline(never)
-    mutating func removeExpired(_ i: Int32, key: CacheKey, now: Int64, events: CacheEventBus) -> [CacheEvent] {
+    mutating func removeExpired(_ i: Int32, key: CacheKey, now: Int64, events: CacheEventBus) -> MemoryStore.EventSink {
         var sink = MemoryStore.EventSink(events)
         remove(i)
         expirations += 1
         sink.append(.expired(key))
         purgeExpired(now: now, limit: 8, sink: &sink)
-        return sink.events
+        return sink
     }
 
     mutating func heapInsert(_ i: Int32) {

@@ -93,7 +93,10 @@ extension MemoryStore {
             if bus.hasSubscribers { events.append(event()) }
         }
 
-        /// Publishes what was gathered; call after releasing the lock.
+        /// Publishes what was gathered; call after releasing the lock. Out of
+        /// line, so the cache-hit path, which may publish expiries, does not set
+        /// up what publishing needs on every call.
+        @inline(never)
         func publish() {
             for event in events { bus.publish(event) }
         }

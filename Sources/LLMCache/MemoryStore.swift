@@ -155,7 +155,7 @@ public final class MemoryStore: CacheStore {
     /// Returns the live entry stored under `key`, or `nil`, and records the use for
     /// the eviction policy. Synchronous and allocation-free on a hit.
     public func lookup(_ key: CacheKey) -> CacheEntry? {
-        var expiredEvents: [CacheEvent] = []
+        var expired: EventSink?
         let found = unretainedShards[shardIndex(for: key)]._withUnsafeGuaranteedRef { shard in
             shard.state.withLock { state -> CacheEntry? in
                 guard let (i, storage) = state.table.find(key) else { return nil }
@@ -165,7 +165,7 @@ public final class MemoryStore: CacheStore {
                 if expiresAt != .max {
                     let now = clock.coarseNow().nanosecondsSinceEpoch
                     if now >= expiresAt {
-                        expiredEvents = state.removeExpired(i, key: key, now: now, events: events)
+                        expired = state.removeExpired(i, key: key, now: now, events: events)
                         return nil
                     }
                 }
@@ -173,14 +173,8 @@ public final class MemoryStore: CacheStore {
                 return CacheEntry(storage: storage.takeUnretainedValue())
             }
         }
-        if !expiredEvents.isEmpty { publish(expiredEvents) }
+        expired?.publish()
         return found
-    }
-
-    /// Out of line, so a hit does not set up what publishing needs.
-    @inline(never)
-    private func publish(_ gathered: [CacheEvent]) {
-        for event in gathered { events.publish(event) }
     }
 
     /// Stores `entry`, replacing any entry with the same key, then evicts as the
