@@ -301,40 +301,25 @@ struct MemoryBench: AsyncParsableCommand {
     /// object and the malloc headers, the entry's storage, the node, the
     /// hash-table slot, the namespace index and the arrays' spare capacity at
     /// that N.
-    func measureOverhead(into report: inout BenchReport) {
-        let count = options.quick ? 20_000 : 200_000
-        let valueBytes = 1024
-        let keys = (0..<count).map { Self.key(UInt64($0) &+ 1 << 50) }
-        let now = SystemCacheClock().now()
-        // Each value a copy of bytes, as the proxy makes them from a response:
-        // `Data(repeating:count:)` would allocate a quarter more than asked, and
-        // that slack (256 bytes at 1 KiB) belongs to how a value was made, not
-        // to the store.
-        let bytes = [UInt8](repeating: 0x62, count: valueBytes)
-        let heapBefore = llmcache_heap_bytes_in_use()
-        let store = MemoryStore(configuration: .init(maximumBytes: 1 << 40))
-        for key in keys {
-            try? store.insert(CacheEntry(key: key, value: Data(bytes), model: "gpt-4o", createdAt: now, expiresAt: now + .seconds(3600)))
-        }
-        let heapAfter = llmcache_heap_bytes_in_use()
-        precondition(store.currentStatistics().entries == count, "the overhead run evicted entries")
-        report.add("memory.overhead_per_entry", (Double(heapAfter) - Double(heapBefore) - Double(count * valueBytes)) / Double(count), "bytes")
-        withExtendedLifetime(store) {}
-        measureCompressedOverhead(into: &report)
-    }
-
+    ///
     /// `memory.overhead_per_entry.compressed`: the same for entries whose values
     /// were compressed as the `LLMCache` facade stores them (8 KiB chat
     /// completions, distinct per entry), beyond the compressed bytes the store
     /// charges to its budget. It would show a compressed value that keeps its
     /// compression buffer: it read about 10,000 bytes when values did.
-    func measureCompressedOverhead(into report: inout BenchReport) {
-        let count = options.quick ? 2_000 : 20_000
+    func measureOverhead(into report: inout BenchReport) {
         let now = SystemCacheClock().now()
-        let store = MemoryStore(configuration: .init(maximumBytes: 1 << 40))
-        var storedBytes = 0
-        let heapBefore = llmcache_heap_bytes_in_use()
-        for i in 0..<count {
+        // Each value a copy of bytes, as the proxy makes them from a response:
+        // `Data(repeating:count:)` would allocate a quarter more than asked, and
+        // that slack (256 bytes at 1 KiB) belongs to how a value was made, not
+        // to the store.
+        let bytes = [UInt8](repeating: 0x62, count: 1024)
+        let plain = Self.heapOverhead(entries: options.quick ? 20_000 : 200_000, keysFrom: 1 << 50) { _, key in
+            CacheEntry(key: key, value: Data(bytes), model: "gpt-4o", createdAt: now, expiresAt: now + .seconds(3600))
+        }
+        report.add("memory.overhead_per_entry", plain.perEntry, "bytes")
+
+        let compressed = Self.heapOverhead(entries: options.quick ? 2_000 : 20_000, keysFrom: 1 << 52) { i, key in
             var body = #"{"id":"chatcmpl-\#(i)","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":""#
             var step = i
             while body.utf8.count < 8192 {
@@ -342,15 +327,34 @@ struct MemoryBench: AsyncParsableCommand {
                 body += "Step \(step % 1000): add \(step % 97) to the total, then note it. "
             }
             body += #""}}]}"#
-            let (bytes, encoding) = Compression.default.encode(Data(body.utf8))
-            storedBytes += bytes.count
-            try? store.insert(CacheEntry(key: Self.key(UInt64(i) &+ 1 << 52), value: bytes, encoding: encoding, rawSize: body.utf8.count, model: "gpt-4o", createdAt: now))
+            let (value, encoding) = Compression.default.encode(Data(body.utf8))
+            return CacheEntry(key: key, value: value, encoding: encoding, rawSize: body.utf8.count, model: "gpt-4o", createdAt: now)
+        }
+        report.add("memory.overhead_per_entry.compressed", compressed.perEntry, "bytes")
+        report.add("memory.compressed_value_bytes", compressed.valueBytesPerEntry, "bytes")
+    }
+
+    /// Heap bytes per entry, beyond its stored value bytes, that `entries`
+    /// entries from `makeEntry` occupy in a new unbounded store; and the value
+    /// bytes per entry. Keys (`key(keysFrom + i)`) are made beforehand, as a
+    /// request's key is.
+    static func heapOverhead(
+        entries: Int, keysFrom: UInt64, _ makeEntry: (Int, CacheKey) -> CacheEntry
+    ) -> (perEntry: Double, valueBytesPerEntry: Double) {
+        let keys = (0..<entries).map { key(UInt64($0) &+ keysFrom) }
+        var valueBytes = 0
+        let heapBefore = llmcache_heap_bytes_in_use()
+        let store = MemoryStore(configuration: .init(maximumBytes: 1 << 40))
+        for (i, key) in keys.enumerated() {
+            let entry = makeEntry(i, key)
+            valueBytes += entry.value.count
+            try? store.insert(entry)
         }
         let heapAfter = llmcache_heap_bytes_in_use()
-        precondition(store.currentStatistics().entries == count, "the overhead run evicted entries")
-        report.add("memory.overhead_per_entry.compressed", (Double(heapAfter) - Double(heapBefore) - Double(storedBytes)) / Double(count), "bytes")
-        report.add("memory.compressed_value_bytes", Double(storedBytes) / Double(count), "bytes")
+        precondition(store.currentStatistics().entries == entries, "the overhead run evicted entries")
         withExtendedLifetime(store) {}
+        let count = Double(entries)
+        return ((Double(heapAfter) - Double(heapBefore) - Double(valueBytes)) / count, Double(valueBytes) / count)
     }
 
     /// `memory.budget.max_overshoot`: the most bytes over `maximumBytes` seen after
