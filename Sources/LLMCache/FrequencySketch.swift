@@ -49,6 +49,8 @@ struct FrequencySketch {
     private var size = 0
     /// Halvings of the recent counts since the last of the long-term ones.
     private var periods = 0
+    /// Halvings of the recent counts since the sketch was sized.
+    private(set) var agings = 0
     private(set) var sampleSize = 10
     /// The number of distinct keys the sketch is sized for.
     private(set) var capacity = 0
@@ -85,6 +87,7 @@ struct FrequencySketch {
         doorkeeperMask = bits - 1
         size = 0
         periods = 0
+        agings = 0
     }
 
     /// The estimated number of uses of the key with hash `hash`: in recent sample
@@ -95,7 +98,7 @@ struct FrequencySketch {
         var recent = 15
         var longTerm = 15
         for i in 0..<4 {
-            let (slot, counter) = position(item, i, block)
+            let (slot, counter) = Self.position(item, i, block)
             let shift = UInt64(counter << 2)
             recent = min(recent, Int(truncatingIfNeeded: (table[slot] >> shift) & 0xf))
             longTerm = min(longTerm, Int(truncatingIfNeeded: (table[slot + 8] >> shift) & 0xf))
@@ -124,11 +127,16 @@ struct FrequencySketch {
             return
         }
         let block = blockStart(item)
-        var added = false
-        for i in 0..<4 {
-            let (slot, counter) = position(item, i, block)
-            added = incrementAt(slot, counter: counter) || added
-            _ = incrementAt(slot + 8, counter: counter)
+        // One uniqueness check for the eight writes, not one each: this runs on
+        // every hit.
+        let added = table.withUnsafeMutableBufferPointer { words in
+            var added = false
+            for i in 0..<4 {
+                let (slot, counter) = Self.position(item, i, block)
+                added = Self.increment(&words[slot], counter: counter) || added
+                _ = Self.increment(&words[slot + 8], counter: counter)
+            }
+            return added
         }
         if added { recordSample() }
     }
@@ -138,19 +146,20 @@ struct FrequencySketch {
         if size >= sampleSize { age() }
     }
 
-    private mutating func incrementAt(_ index: Int, counter: Int) -> Bool {
+    /// Adds one to counter `counter` of `word` unless it is at 15; returns
+    /// whether it did.
+    private static func increment(_ word: inout UInt64, counter: Int) -> Bool {
         let offset = UInt64(counter << 2)
         let mask: UInt64 = 0xf << offset
-        if table[index] & mask != mask {
-            table[index] &+= 1 << offset
-            return true
-        }
-        return false
+        guard word & mask != mask else { return false }
+        word &+= 1 << offset
+        return true
     }
 
     /// Halves every recent counter, every sixteenth time the long-term ones too,
     /// and clears the doorkeeper.
     private mutating func age() {
+        agings += 1
         periods += 1
         let ageLongTerm = periods == Self.longTermPeriods
         if ageLongTerm { periods = 0 }
@@ -179,7 +188,7 @@ struct FrequencySketch {
 
     /// The word and the counter in it of the key's `i`-th hash: each hash picks
     /// one of its own two words of the block, and one of sixteen counters there.
-    private func position(_ item: UInt64, _ i: Int, _ block: Int) -> (slot: Int, counter: Int) {
+    private static func position(_ item: UInt64, _ i: Int, _ block: Int) -> (slot: Int, counter: Int) {
         let h = Int(truncatingIfNeeded: item >> UInt64(32 + (i << 3)))
         return (block + (h & 1) + (i << 1), (h >> 1) & 15)
     }
