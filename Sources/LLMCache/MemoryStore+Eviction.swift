@@ -7,7 +7,8 @@ extension MemoryStore {
         /// (1% of the budget); an entry leaving the window is admitted to the main
         /// space (a segmented LRU, 20% probation and 80% protected) only if it has
         /// been used more often, by a frequency sketch's estimate, than the entry it
-        /// would displace. Keeps a popular set through one-time scans.
+        /// would displace: recently, or where recent uses are too close to tell,
+        /// over a longer past. Keeps a popular set through one-time scans.
         case wTinyLFU
         /// Least recently used: one queue, the oldest-used entry goes first.
         /// Cheaper per hit, but a one-time scan larger than the cache flushes it.
