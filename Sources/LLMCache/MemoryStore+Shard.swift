@@ -41,6 +41,9 @@ extension MemoryStore {
         /// Position in the expiry heap, -1 when the entry never expires.
         var heapIndex: Int32
         var queue: QueueID
+        /// Used again since it last moved within the protected segment: a hit
+        /// there sets this instead of moving the node (see `recordAccess`).
+        var referenced = false
 
         /// What a freed slot holds, so it keeps no value bytes alive.
         static let vacantEntry = CacheEntry(key: CacheKey(digestBytes: repeatElement(0, count: 32)), value: .init(), namespace: "", createdAt: .init(nanosecondsSinceEpoch: 0))
