@@ -16,6 +16,8 @@ import CPrefetch
 ///   `MemoryStore.ShardState.admit(_:over:)`. The two live in separate blocks
 ///   because sharing words (eight counters of each) made collisions cost more
 ///   than the longer memory gained.
+/// - Aging: after `sampleSize` recorded uses the recent counters are halved and
+///   the doorkeeper cleared, so popularity from long ago fades.
 /// - A doorkeeper (a Bloom filter) in front of it: a key's first use in a sample
 ///   period only sets doorkeeper bits, so the many keys seen once never reach the
 ///   counters and do not inflate the estimates of the keys that matter.
@@ -33,9 +35,10 @@ struct FrequencySketch {
     private static let longTermPeriods = 16
 
     /// The counters, in pairs of 64-byte blocks (recent, then long-term), with
-    /// seven spare words so that blocks can start on a 64-byte boundary: an array's elements start 32 bytes into a 16-byte
-    /// aligned allocation, so blocks laid from the first element straddled two
-    /// cache lines, and a use cost two misses, the second not prefetched.
+    /// seven spare words so that blocks can start on a 64-byte boundary: an
+    /// array's elements start 32 bytes into a 16-byte aligned allocation, so
+    /// blocks laid from the first element straddled two cache lines, and a use
+    /// cost two misses, the second not prefetched.
     private var table: [UInt64] = [0]
     /// Words before the first block: where the 64-byte boundary falls. Computed
     /// once per allocation; were the array ever moved, blocks would straddle
