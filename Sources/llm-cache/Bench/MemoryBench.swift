@@ -73,11 +73,12 @@ struct MemoryBench: AsyncParsableCommand {
 
     /// `memory.dependent_miss`: how long a load waits when it depends on the
     /// load before it and misses the core's caches, from a chase of pointers in
-    /// random order through 32 MB, a little more than the heap the
-    /// 100,000-key hit benchmark's store occupies (27 MB; its entries share one
-    /// value). A hit in a store that size
-    /// waits on two such loads (its table slot, then its entry), so twice this
-    /// is a floor under its time.
+    /// random order through 32 MB, far more than the CPU caches hold, as the
+    /// 100,000-key hit benchmark's store does (27 MB of entries and table, and
+    /// 100 MB of values). A hit in a store that size waits on two such loads
+    /// (its table slot, then its entry), so twice this is a floor under its
+    /// time. Returning the value also retains the value's storage, allocated
+    /// just before its entry, so mostly on a line the entry's miss brings in.
     static func dependentMissLatency() -> Double {
         let lineWords = 8
         let lines = (32 << 20) / (lineWords * MemoryLayout<Int>.stride)
@@ -130,9 +131,15 @@ struct MemoryBench: AsyncParsableCommand {
         let store = MemoryStore(configuration: configuration)
         let keys = (0..<keyCount).map { Self.key(UInt64($0)) }
         let now = SystemCacheClock().now()
+        // Every entry its own value, as in real use and as Python's
+        // `bytes(1024)` gives every key in the comparison below: a hit that
+        // returns a value touches that value's storage, and one value shared by
+        // every entry would keep that storage in the cache for all of them.
         let value = Data(repeating: 0x61, count: 1024)
-        for key in keys {
-            try? store.insert(CacheEntry(key: key, value: value, model: "gpt-4o", createdAt: now, expiresAt: now + .seconds(3600)))
+        for (i, key) in keys.enumerated() {
+            var distinct = value
+            distinct[0] = UInt8(truncatingIfNeeded: i)
+            try? store.insert(CacheEntry(key: key, value: distinct, model: "gpt-4o", createdAt: now, expiresAt: now + .seconds(3600)))
         }
         // Read in an order unrelated to insertion, as real traffic does.
         var shuffler = SplitMix64(state: 3)
