@@ -50,9 +50,8 @@ struct FrequencySketch {
     private var doorkeeperMask = 63
     /// Recorded uses since the last halving.
     private var size = 0
-    /// Halvings of the recent counts since the last of the long-term ones.
-    private var periods = 0
-    /// Halvings of the recent counts since the sketch was sized.
+    /// Halvings of the recent counts since the sketch was sized; every
+    /// `longTermPeriods`-th halves the long-term counts too.
     private(set) var agings = 0
     private(set) var sampleSize = 10
     /// The number of distinct keys the sketch is sized for.
@@ -89,7 +88,6 @@ struct FrequencySketch {
         doorkeeper = [UInt64](repeating: 0, count: bits / 64)
         doorkeeperMask = bits - 1
         size = 0
-        periods = 0
         agings = 0
     }
 
@@ -163,13 +161,12 @@ struct FrequencySketch {
     /// and clears the doorkeeper.
     private mutating func age() {
         agings += 1
-        periods += 1
-        let ageLongTerm = periods == Self.longTermPeriods
-        if ageLongTerm { periods = 0 }
+        let ageLongTerm = agings % Self.longTermPeriods == 0
         var odd = 0
+        let (first, pairs) = (tableOffset, blockMask + 1)
         table.withUnsafeMutableBufferPointer { words in
-            var block = tableOffset
-            while block + 16 <= words.count {
+            for pair in 0..<pairs {
+                let block = first + (pair << 4)
                 for i in block..<(block + 8) {
                     odd += (words[i] & Self.oneMask).nonzeroBitCount
                     words[i] = (words[i] >> 1) & Self.resetMask
@@ -177,7 +174,6 @@ struct FrequencySketch {
                 if ageLongTerm {
                     for i in (block + 8)..<(block + 16) { words[i] = (words[i] >> 1) & Self.resetMask }
                 }
-                block += 16
             }
         }
         for i in doorkeeper.indices { doorkeeper[i] = 0 }

@@ -53,7 +53,7 @@ struct MemoryBench: AsyncParsableCommand {
     // MARK: - Hit throughput
 
     /// `memory.hit.1thread` / `memory.hit.2threads`: lookups of present keys
-    /// (precomputed), 1 KiB values with a time to live, W-TinyLFU recording every
+    /// (precomputed), each entry its own 1 KiB value with a time to live, W-TinyLFU recording every
     /// hit, default configuration. The full run reads 100,000 keys, far more than
     /// the CPU caches hold, and also reports the same at 10,000 keys (`.10k`), a
     /// working set that fits them; `--quick` reads 10,000 only. Also the same with
