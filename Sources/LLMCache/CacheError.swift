@@ -15,6 +15,7 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
             case invalidConfiguration
             case invalidArgument
             case unsupportedVersion
+            case bypassed
         }
 
         private let base: Base
@@ -37,6 +38,9 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// Data was written by a newer version of LLMCache than this one.
         public static let unsupportedVersion = Code(.unsupportedVersion)
+        /// An answer was not stored because the sampling policy skips its
+        /// request (``SamplingPolicy/skip(above:)``): nothing is wrong.
+        public static let bypassed = Code(.bypassed)
 
         public var description: String { base.rawValue }
     }

@@ -7,9 +7,13 @@ public struct CacheStatistics: Hashable, Sendable {
     public var hits: Int
     /// Lookups answered from the cache by meaning.
     public var semanticHits: Int
-    /// Lookups that found nothing (or found a stale or undecodable entry).
+    /// Calls whose answer was computed because nothing usable was cached
+    /// (nothing found, or a stale or undecodable entry), or because the call
+    /// asked for a fresh answer to store (``LLMCache/Options/lookup`` `false`).
     public var misses: Int
-    /// Requests that skipped the cache on purpose (no-cache, sampling policy).
+    /// Calls that skipped the cache on purpose: neither looked up nor stored
+    /// (``LLMCache/Options`` with both `lookup` and `store` `false`), or
+    /// skipped by the sampling policy.
     public var bypasses: Int
     /// Store operations that failed and were turned into misses (fail open).
     public var storeErrors: Int

@@ -1,11 +1,15 @@
 import Foundation
 import Logging
 import Metrics
-import Synchronization
 
-/// The cache in front of an LLM: exact lookups by request fingerprint,
-/// single-flight computation on a miss, sampling policy, transparent
-/// compression, statistics and fail-open error handling over any ``CacheStore``.
+/// The cache in front of an LLM: exact lookups by request fingerprint, a
+/// semantic tier, single-flight computation on a miss, sampling policy,
+/// transparent compression, statistics and fail-open error handling over any
+/// ``CacheStore``.
+///
+/// Every answer goes through one path, ``response(for:options:computing:)``:
+/// sampling policy, exact lookup, semantic lookup, single-flight, compute,
+/// store. The proxy, `CachedChatClient` and library callers all take it.
 ///
 /// ```swift
 /// let cache = LLMCache(store: MemoryStore())
@@ -109,9 +113,12 @@ public final class LLMCache: Sendable {
         case hit
         /// Served from the cache for a request that means the same.
         case semanticHit(similarity: Float, matched: CacheKey)
-        /// Computed, because nothing usable was cached.
+        /// Computed, because nothing usable was cached or the call asked for
+        /// a fresh answer (``Options/lookup`` `false`).
         case miss
-        /// Computed without looking up or storing, on purpose.
+        /// Computed without looking up or storing, on purpose: the call set
+        /// both ``Options/lookup`` and ``Options/store`` to `false`, or the
+        /// sampling policy skips requests this hot.
         case bypass
 
         /// `HIT`, `SEMANTIC-HIT`, `MISS` or `BYPASS`, as in the proxy's `X-Cache` header.
@@ -141,6 +148,19 @@ public final class LLMCache: Sendable {
         public var storeError: CacheError?
         /// Whether this caller waited on a computation another caller started.
         public var shared: Bool
+    }
+
+    /// What the cache decided for a call it computes, handed to the computation
+    /// so that it can say so to its own caller before the answer is complete
+    /// (the proxy's `X-Cache` and `X-Cache-Key` headers of a relayed stream).
+    public struct Computation: Sendable {
+        /// The key the answer is stored under: the request's own, or one of
+        /// its variant keys under ``SamplingPolicy/variants(_:)``.
+        public var key: CacheKey
+        /// ``Source/miss`` or ``Source/bypass``.
+        public var source: Source
+        /// Whether the answer will be stored.
+        public var stores: Bool
     }
 
     /// Everything needed to compute and store a value under a key.
@@ -204,88 +224,6 @@ public final class LLMCache: Sendable {
 
     deinit { semanticFollower?.cancel() }
 
-    // MARK: - Requests
-
-    /// The key `request` is stored under in `namespace` (default: the configured one).
-    public func key(for request: LLMRequest, namespace: String? = nil) -> CacheKey {
-        fingerprint.key(for: request, namespace: namespace ?? configuration.namespace)
-    }
-
-    /// Returns the cached answer to `request`, or computes it with `compute`,
-    /// stores it and returns it.
-    ///
-    /// Concurrent calls that miss on the same key share one run of `compute`:
-    /// its result (or error) reaches them all; errors are never cached. Cancelling
-    /// a caller ends only that caller's wait. When several callers share a run,
-    /// the options of the one that started it decide TTL and tags.
-    public func response(
-        for request: LLMRequest,
-        options: Options = Options(),
-        compute: @escaping @Sendable () async throws -> Data
-    ) async throws -> Response {
-        let namespace = options.namespace ?? configuration.namespace
-        var key = fingerprint.key(for: request, namespace: namespace)
-        switch configuration.sampling.mode {
-        case .cacheAll:
-            break
-        case .skipAbove(let limit):
-            if SamplingPolicy.temperature(of: request) > limit {
-                return try await bypass(key: key, compute: compute)
-            }
-        case .variants(let count):
-            if SamplingPolicy.temperature(of: request) > 0, count > 1 {
-                key = key.variant(rotation.next(for: key, count: count))
-            }
-        }
-        return try await cached(Slot(key: key, namespace: namespace, model: request.model, options: options), request: request, compute: compute)
-    }
-
-    /// The cached answer to `request`, or `nil`. Counts a hit or a miss.
-    ///
-    /// Tries the exact key first, then — when the cache has a semantic tier and
-    /// `options.semantic` is not `.off` — an answer to a request that means the
-    /// same (``Source/semanticHit(similarity:matched:)``). Use it with
-    /// ``store(_:for:options:computeDuration:)`` when the answer is produced
-    /// outside ``response(for:options:compute:)``, as a relayed stream is.
-    public func lookup(_ request: LLMRequest, options: Options = Options()) async -> Response? {
-        let key = fingerprint.key(for: request, namespace: options.namespace ?? configuration.namespace)
-        return await lookup(request, key: key, options: options)
-    }
-
-    /// ``lookup(_:options:)`` for a caller that already has the request's key,
-    /// such as the proxy, which remembers the keys of bodies it saw recently.
-    ///
-    /// - Precondition: `key` is `key(for: request, namespace: options.namespace)`.
-    package func lookup(_ request: LLMRequest, key: CacheKey, options: Options) async -> Response? {
-        let namespace = options.namespace ?? configuration.namespace
-        if let hit = await lookup(key: key, maxAge: options.maxAge, countingMiss: false) { return hit }
-        if let semantic, options.semantic != .off,
-           let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
-            let slot = Slot(key: key, namespace: namespace, model: request.model, options: options)
-            if let hit = await semanticLookup(probe, semantic: semantic, slot: slot) { return hit }
-        }
-        counters.miss()
-        return nil
-    }
-
-    /// Stores `value` as the answer to `request`.
-    ///
-    /// - Returns: why it was not stored (too large, store failure), or `nil` when it was.
-    @discardableResult
-    public func store(
-        _ value: Data,
-        for request: LLMRequest,
-        options: Options = Options(),
-        computeDuration: Duration = .zero
-    ) async -> CacheError? {
-        let namespace = options.namespace ?? configuration.namespace
-        var slot = Slot(key: fingerprint.key(for: request, namespace: namespace), namespace: namespace, model: request.model, options: options)
-        if let semantic, let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
-            slot.semantic = semantic.record(for: probe)
-        }
-        return await write(value, slot: slot, computeDuration: computeDuration)
-    }
-
     // MARK: - Invalidation, events, statistics
 
     /// Removes the entries `selector` matches; returns how many.
@@ -327,197 +265,5 @@ public final class LLMCache: Sendable {
             counters.storedBytesGauge.record(storeStatistics.storedBytes)
         }
         return counters.snapshot(store: storeStatistics)
-    }
-
-    // MARK: - The machinery shared by requests and memoization
-
-    func cached(_ slot: Slot, request: LLMRequest? = nil, compute: @escaping @Sendable () async throws -> Data) async throws -> Response {
-        if slot.options.lookup, let hit = await lookup(key: slot.key, maxAge: slot.options.maxAge, countingMiss: false) {
-            return hit
-        }
-        var slot = slot
-        if let semantic, let request, slot.options.semantic != .off || slot.options.store {
-            let namespace = slot.namespace
-            if let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
-                if slot.options.lookup, slot.options.semantic != .off, let hit = await semanticLookup(probe, semantic: semantic, slot: slot) {
-                    return hit
-                }
-                slot.semantic = semantic.record(for: probe)
-            }
-        }
-        if slot.options.lookup { counters.miss() }
-        let (outcome, shared) = try await flights.run(slot.key) { [self, slot] in
-            let start = ContinuousClock.now
-            let value = try await compute()
-            let duration = ContinuousClock.now - start
-            counters.computed(duration)
-            let storeError = slot.options.store ? await write(value, slot: slot, computeDuration: duration) : nil
-            return Outcome(value: value, duration: duration, storeError: storeError)
-        }
-        if shared { counters.shared.add(1, ordering: .relaxed) }
-        return Response(
-            value: outcome.value, source: .miss, key: slot.key, age: .zero,
-            computeDuration: outcome.duration, storeError: outcome.storeError, shared: shared
-        )
-    }
-
-    func lookup(key: CacheKey, maxAge: Duration?, countingMiss: Bool = true) async -> Response? {
-        guard let entry = await guarded("get", { [store] in try await store.get(key) }) else {
-            if countingMiss { counters.miss() }
-            return nil
-        }
-        let age = clock.now() - entry.createdAt
-        if let maxAge, age > maxAge {
-            if countingMiss { counters.miss() }
-            return nil
-        }
-        let value: Data
-        do {
-            value = try Compression.decode(entry.value, encoding: entry.encoding, rawSize: entry.rawSize)
-        } catch {
-            // A damaged entry would fail the same way every time: drop it so the
-            // next caller recomputes and stores a good one.
-            logger.warning("dropping an undecodable cache entry", metadata: ["key": "\(key)", "error": "\(error)"])
-            counters.storeError(operation: "decode")
-            _ = await guarded("delete") { [store] in try await store.delete(key) }
-            if countingMiss { counters.miss() }
-            return nil
-        }
-        counters.hit(saved: entry.computeDuration)
-        return Response(value: value, source: .hit, key: key, age: max(.zero, age), computeDuration: entry.computeDuration, storeError: nil, shared: false)
-    }
-
-    func semanticLookup(_ probe: SemanticCache.Probe, semantic: SemanticCache, slot: Slot) async -> Response? {
-        let threshold: Float? = if case .threshold(let t) = slot.options.semantic { t } else { nil }
-        let store = store
-        guard let match = await guarded("semantic", { try await semantic.match(probe, in: store, threshold: threshold) }) else { return nil }
-        let entry = match.entry
-        let age = clock.now() - entry.createdAt
-        if let maxAge = slot.options.maxAge, age > maxAge { return nil }
-        guard let value = try? Compression.decode(entry.value, encoding: entry.encoding, rawSize: entry.rawSize) else { return nil }
-        counters.semanticHit(saved: entry.computeDuration)
-        return Response(
-            value: value, source: .semanticHit(similarity: match.similarity, matched: entry.key), key: slot.key,
-            age: max(.zero, age), computeDuration: entry.computeDuration, storeError: nil, shared: false
-        )
-    }
-
-    func write(_ value: Data, slot: Slot, computeDuration: Duration) async -> CacheError? {
-        let now = clock.now()
-        let (bytes, encoding) = configuration.compression.encode(value)
-        let ttl = slot.options.ttl ?? configuration.defaultTTL
-        let entry = CacheEntry(
-            key: slot.key, value: bytes, encoding: encoding, rawSize: value.count,
-            namespace: slot.namespace, model: slot.model, tags: slot.options.tags,
-            createdAt: now, expiresAt: ttl.map { now + $0 }, computeDuration: computeDuration,
-            semantic: slot.semantic
-        )
-        do {
-            try await withStoreTimeout { [store] in try await store.set(entry) }
-            semantic?.add(entry)
-            return nil
-        } catch let error as CacheError where error.code == .entryTooLarge {
-            counters.rejectedEntry()
-            logger.notice("answer not cached: too large", metadata: ["key": "\(slot.key)", "error": "\(error.message)"])
-            return error
-        } catch {
-            counters.storeError(operation: "set")
-            logger.warning("cache store failed; answer served but not cached", metadata: ["operation": "set", "error": "\(error)"])
-            return error as? CacheError ?? CacheError(.backendUnavailable, "\(error)")
-        }
-    }
-
-    func bypass(key: CacheKey, compute: @escaping @Sendable () async throws -> Data) async throws -> Response {
-        counters.bypass()
-        let start = ContinuousClock.now
-        let value = try await compute()
-        let duration = ContinuousClock.now - start
-        counters.computed(duration)
-        return Response(value: value, source: .bypass, key: key, age: .zero, computeDuration: duration, storeError: nil, shared: false)
-    }
-
-    /// Runs a store operation; a failure or time-out becomes `nil`, a log line
-    /// and a metric (fail open).
-    func guarded<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T?) async -> T? {
-        do {
-            return try await withStoreTimeout(body)
-        } catch {
-            counters.storeError(operation: operation)
-            logger.warning("cache store failed; continuing without it", metadata: ["operation": "\(operation)", "error": "\(error)"])
-            return nil
-        }
-    }
-
-    func withStoreTimeout<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let timeout = configuration.storeTimeout, !store.isLocal else { return try await body() }
-        return try await withDeadline(timeout, body)
-    }
-}
-
-/// Runs `body`, giving up after `timeout` with ``CacheError/Code/timeout``.
-///
-/// Unlike a task group, this returns at the deadline even when `body` ignores
-/// cancellation: the caller is never held hostage by a hung backend. When
-/// `body` finishes first its timer is cancelled at once: left to run out, every
-/// call would leave a sleeping task and a timer behind for `timeout`, tens of
-/// thousands of them at a busy proxy's hit rate.
-func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let once = ResumeOnce<T>()
-    let timer = TimerSlot()
-    return try await withCheckedThrowingContinuation { continuation in
-        once.set(continuation)
-        let work = Task {
-            let result: Result<T, any Error>
-            do { result = .success(try await body()) } catch { result = .failure(error) }
-            if once.resume(result) { timer.cancel() }
-        }
-        timer.start {
-            // A cancelled sleep means `body` won the race.
-            guard (try? await Task.sleep(for: timeout)) != nil else { return }
-            if once.resume(.failure(CacheError(.timeout, "the cache store did not answer within \(timeout); check that it is running and reachable"))) {
-                work.cancel()
-            }
-        }
-    }
-}
-
-/// The timer task of one ``withDeadline(_:_:)`` call, which the work may
-/// cancel before or after it has started.
-final class TimerSlot: Sendable {
-    private let state = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
-
-    func start(_ operation: @escaping @Sendable () async -> Void) {
-        let task = Task(operation: operation)
-        let cancelled = state.withLock { state in
-            state.task = task
-            return state.cancelled
-        }
-        if cancelled { task.cancel() }
-    }
-
-    func cancel() {
-        let task = state.withLock { state in
-            state.cancelled = true
-            return state.task
-        }
-        task?.cancel()
-    }
-}
-
-/// A continuation resumed by whichever of several racers finishes first.
-/// ``set(_:)`` is called before any racer starts.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
-
-    func set(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation.withLock { $0 = continuation }
-    }
-
-    /// Returns true when this call was the one that resumed.
-    @discardableResult
-    func resume(_ result: Result<T, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ state in defer { state = nil }; return state }) else { return false }
-        continuation.resume(with: result)
-        return true
     }
 }

@@ -53,7 +53,7 @@ extension LLMCache {
         let namespace = options.namespace ?? configuration.namespace
         let key = fingerprint.key(function: name, arguments: arguments, namespace: namespace)
         let slot = Slot(key: key, namespace: namespace, model: "", options: options)
-        let response = try await cached(slot) {
+        let response = try await resolve(slot, request: nil) { _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return try encoder.encode(try await compute())

@@ -230,10 +230,15 @@ public final class SemanticCache: Sendable {
         // One more than the candidates, so the last one tried has a rival to be compared with.
         let matches = index.search(probe.vector, k: configuration.candidates + 1)
         let found: [(VectorMatch, String)] = state.withLock { s in
-            matches.compactMap { match in
+            var texts = Set<String>()
+            return matches.compactMap { match in
                 // An identical text in the same scope is the same request: the
                 // exact tier answers it, or its entry is gone.
                 guard let indexed = s.indexed[match.key], indexed.text != probe.scope.text else { return nil }
+                // Two entries with one text are answers to one request (the
+                // sampling policy's variants): one candidate, not two rivals
+                // that the ambiguity rule would refuse to choose between.
+                guard texts.insert(indexed.text).inserted else { return nil }
                 return (match, indexed.text)
             }
         }

@@ -20,6 +20,9 @@ final class DictionaryStore: CacheStore {
 
     var isLocal: Bool { true }
 
+    /// Entries held, expired ones included.
+    var count: Int { entriesByKey.withLock { $0.count } }
+
     func get(_ key: CacheKey) async throws -> CacheEntry? {
         gets.add(1, ordering: .relaxed)
         let now = clock.now()
