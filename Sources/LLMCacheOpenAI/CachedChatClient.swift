@@ -12,10 +12,11 @@ import LLMCache
 /// for try await chunk in cached.chatCompletionStream(request) { ... }  // a hit streams from the cache
 /// ```
 ///
-/// Non-streamed misses use the cache's single-flight: concurrent identical
-/// calls make one upstream call. A streamed miss is passed through chunk by
-/// chunk and stored, assembled into a `chat.completion`, only if the stream
-/// ended with `[DONE]`; a streamed hit replays the stored answer as chunks
+/// Every call takes the cache's one path (sampling policy, exact and semantic
+/// lookup, single-flight): concurrent identical calls make one upstream call,
+/// streamed or not. A streamed miss is passed through chunk by chunk and
+/// stored, assembled into a `chat.completion`, only if the stream ended with
+/// `[DONE]`; a streamed hit replays the stored answer as chunks
 /// (``StreamReplay``). Errors are never cached. Thread-safe: share one instance.
 public final class CachedChatClient: Sendable {
     /// A value and where it came from.
@@ -64,6 +65,13 @@ public final class CachedChatClient: Sendable {
 
     /// A streamed chat completion: replayed from the cache on a hit, passed
     /// through from the provider on a miss and stored once it completes.
+    ///
+    /// It takes the cache's one path: the sampling policy applies, and
+    /// concurrent identical calls make one upstream call — the first relays
+    /// the provider's stream, the others get the stored answer replayed. Like
+    /// ``OpenAIClient/chatCompletionStream(_:)``, the sequence throws
+    /// ``OpenAIError/Code/incompleteStream`` when the provider's stream ends
+    /// without `[DONE]` or carries an error event; such an answer is not cached.
     public func chatCompletionStream(_ request: ChatCompletionRequest, options: LLMCache.Options = .init()) -> AsyncThrowingStream<ChatCompletionChunk, any Error> {
         var keyed = request
         keyed.stream = nil
@@ -74,24 +82,33 @@ public final class CachedChatClient: Sendable {
         let task = Task { [client, cache, replay] in
             do {
                 let llmRequest = try LLMRequest(json: try OpenAIClient.encode(keyed))
-                if options.lookup, let hit = await cache.lookup(llmRequest, options: options),
-                   let stored = try? JSONValue(parsing: hit.value),
-                   let replayed = replay.chunks(of: stored, includeUsage: includeUsage) {
+                let body = try OpenAIClient.encode(streamed)
+                let call = CachedStream<Void>(cache: cache, request: llmRequest, options: options) { _ in
+                    ((), try await client.openStream("chat/completions", body: body))
+                }
+                switch await call.head() {
+                case .answered(let response):
+                    guard let stored = try? JSONValue(parsing: response.value), let replayed = replay.chunks(of: stored, includeUsage: includeUsage) else {
+                        throw OpenAIError(.decoding, "the cached answer is not a chat completion that can be replayed as a stream")
+                    }
                     for chunk in replayed {
                         continuation.yield(try OpenAIClient.decode(ChatCompletionChunk.self, from: chunk.jsonBytes))
                     }
-                    continuation.finish()
-                    return
-                }
-                let start = ContinuousClock.now
-                var assembler = StreamAssembler()
-                for try await event in client.stream("chat/completions", body: try OpenAIClient.encode(streamed)) {
-                    assembler.consume(event: event)
-                    continuation.yield(try OpenAIClient.decode(ChatCompletionChunk.self, from: event))
-                }
-                assembler.consume(event: SSEParser.doneMarker)
-                if options.store, assembler.isComplete {
-                    await cache.store(Data(assembler.response.jsonBytes), for: llmRequest, options: options, computeDuration: ContinuousClock.now - start)
+                case .live:
+                    var parser = SSEParser()
+                    for try await buffer in call.bytes {
+                        for event in parser.feed(buffer.readableBytesView) where event != SSEParser.doneMarker {
+                            if let error = (try? JSONValue(parsing: event))?["error"] {
+                                throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
+                            }
+                            continuation.yield(try OpenAIClient.decode(ChatCompletionChunk.self, from: event))
+                        }
+                    }
+                    if case .failure(let error) = await call.result(), error is IncompleteStream {
+                        throw OpenAIError(.incompleteStream, "the stream ended without [DONE]: the provider or the connection stopped early; retry the call")
+                    }
+                case .failed(let error):
+                    throw error
                 }
                 continuation.finish()
             } catch {

@@ -1,0 +1,208 @@
+import Foundation
+import LLMCache
+import NIOCore
+import Synchronization
+
+/// One streamed request through the cache, shared by the proxy and
+/// ``CachedChatClient``: the core's one path (``LLMCache/response(for:options:computing:)``)
+/// with a computation that relays the upstream's stream to this caller as it
+/// arrives.
+///
+/// - A hit, a semantic hit, or a run another caller started: ``head()`` is
+///   ``Head/answered(_:)`` with the stored answer, which the caller replays
+///   as chunks.
+/// - A miss or a bypass this caller computes: ``head()`` is ``Head/live(_:_:)``
+///   as soon as the upstream answers 2xx, and ``bytes`` carries the upstream's
+///   bytes as they arrive while the answer is assembled. It is stored only if
+///   the stream ended with `[DONE]` and no error event; the bytes that complete
+///   `[DONE]` are held back until it is stored, so a caller that has read
+///   `[DONE]` finds the answer in the cache on its very next request.
+/// - A failure before anything was streamed: ``Head/failed(_:)``.
+///
+/// A stream that ends without `[DONE]` or carries an error event is relayed
+/// as it was and not cached; ``result()`` is then a failure with
+/// ``IncompleteStream``. A broken connection ends ``bytes`` with its error.
+/// Thread-safe.
+package final class CachedStream<Metadata: Sendable>: Sendable {
+    package enum Head: Sendable {
+        /// This caller relays the upstream: what `open` returned with the
+        /// body, and what the cache decided (key, miss or bypass).
+        case live(Metadata, LLMCache.Computation)
+        /// Answered without streaming to this caller.
+        case answered(LLMCache.Response)
+        /// The call failed before any byte was streamed.
+        case failed(any Error)
+    }
+
+    private struct State: Sendable {
+        var head: Head?
+        var headWaiter: CheckedContinuation<Head, Never>?
+        var tail: ByteBuffer?
+        var result: Result<LLMCache.Response, any Error>?
+        var resultWaiters: [CheckedContinuation<Result<LLMCache.Response, any Error>, Never>] = []
+    }
+
+    /// The upstream's bytes, for a ``Head/live(_:_:)`` head.
+    package let bytes: AsyncThrowingStream<ByteBuffer, any Error>
+    private let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+    private let state = Mutex(State())
+
+    /// Starts the call.
+    ///
+    /// - Parameters:
+    ///   - key: the request's key when the caller already has it.
+    ///   - open: sends the upstream request and returns once the upstream
+    ///     answered 2xx, with the body still arriving; throws for any other
+    ///     answer. Called only when this caller computes.
+    package init<Body: AsyncSequence & SendableMetatype>(
+        cache: LLMCache,
+        request: LLMRequest,
+        key: CacheKey? = nil,
+        options: LLMCache.Options,
+        open: @escaping @Sendable (LLMCache.Computation) async throws -> (Metadata, Body)
+    ) where Body.Element == ByteBuffer {
+        (bytes, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        Task { [self] in
+            let result: Result<LLMCache.Response, any Error>
+            do {
+                result = .success(try await cache.response(for: request, key: key, options: options) { computation in
+                    try await self.relay(computation, open: open)
+                })
+            } catch {
+                result = .failure(error)
+            }
+            finish(result)
+        }
+    }
+
+    /// What this call turned out to be; returns as soon as that is known.
+    package func head() async -> Head {
+        await withCheckedContinuation { waiter in
+            let ready = state.withLock { state -> Head? in
+                if let head = state.head { return head }
+                state.headWaiter = waiter
+                return nil
+            }
+            if let ready { waiter.resume(returning: ready) }
+        }
+    }
+
+    /// The call's outcome, once the answer is stored (or not).
+    package func result() async -> Result<LLMCache.Response, any Error> {
+        await withCheckedContinuation { waiter in
+            let ready = state.withLock { state -> Result<LLMCache.Response, any Error>? in
+                if let result = state.result { return result }
+                state.resultWaiters.append(waiter)
+                return nil
+            }
+            if let ready { waiter.resume(returning: ready) }
+        }
+    }
+
+    private func relay<Body: AsyncSequence & SendableMetatype>(
+        _ computation: LLMCache.Computation,
+        open: @Sendable (LLMCache.Computation) async throws -> (Metadata, Body)
+    ) async throws -> Data where Body.Element == ByteBuffer {
+        let (metadata, body) = try await open(computation)
+        settle(.live(metadata, computation))
+        var parser = SSEParser()
+        var assembler = StreamAssembler()
+        for try await buffer in body {
+            for event in parser.feed(buffer.readableBytesView) { assembler.consume(event: event) }
+            if assembler.sawDone {
+                holdBack(buffer)
+            } else {
+                continuation.yield(buffer)
+            }
+        }
+        guard assembler.isComplete else { throw IncompleteStream() }
+        return Data(assembler.response.jsonBytes)
+    }
+
+    /// Sets the head; only the first call counts.
+    private func settle(_ head: Head) {
+        let waiter = state.withLock { state -> CheckedContinuation<Head, Never>? in
+            guard state.head == nil else { return nil }
+            state.head = head
+            defer { state.headWaiter = nil }
+            return state.headWaiter
+        }
+        waiter?.resume(returning: head)
+    }
+
+    private func holdBack(_ buffer: ByteBuffer) {
+        state.withLock { state in
+            if var tail = state.tail {
+                tail.writeImmutableBuffer(buffer)
+                state.tail = tail
+            } else {
+                state.tail = buffer
+            }
+        }
+    }
+
+    /// Settles a head not yet settled, sends any held-back bytes and ends
+    /// ``bytes``: cleanly for a complete or incomplete stream, with the error
+    /// for a broken one (so its reader sees an incomplete stream).
+    private func finish(_ result: Result<LLMCache.Response, any Error>) {
+        switch result {
+        case .success(let response): settle(.answered(response))
+        case .failure(let error): settle(.failed(error))
+        }
+        let (tail, waiters) = state.withLock { state in
+            state.result = result
+            defer {
+                state.tail = nil
+                state.resultWaiters = []
+            }
+            return (state.tail, state.resultWaiters)
+        }
+        if let tail { continuation.yield(tail) }
+        if case .failure(let error) = result, !(error is IncompleteStream) {
+            continuation.finish(throwing: error)
+        } else {
+            continuation.finish()
+        }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+}
+
+/// A stream that ended cleanly but without `[DONE]`, or carried an error
+/// event: relayed as it was, and not cached.
+package struct IncompleteStream: Error, CustomStringConvertible {
+    package init() {}
+    package var description: String {
+        "the upstream stream ended without [DONE] or carried an error event; the answer was relayed as it was and not cached"
+    }
+}
+
+/// An async sequence whose errors are replaced by `transform(error)`: a
+/// relayed body's transport errors in the terms its reader reports.
+package struct ErrorMappingSequence<Base: AsyncSequence>: AsyncSequence {
+    package typealias Element = Base.Element
+
+    let base: Base
+    let transform: @Sendable (any Error) -> any Error
+
+    package init(_ base: Base, transform: @escaping @Sendable (any Error) -> any Error) {
+        self.base = base
+        self.transform = transform
+    }
+
+    package struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let transform: @Sendable (any Error) -> any Error
+
+        package mutating func next() async throws -> Element? {
+            do {
+                return try await base.next()
+            } catch {
+                throw transform(error)
+            }
+        }
+    }
+
+    package func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), transform: transform)
+    }
+}

@@ -1,0 +1,22 @@
+import AsyncHTTPClient
+import NIOCore
+
+extension OpenAIClient {
+    /// POSTs a streaming request and returns once the provider answered 2xx,
+    /// with the body still arriving; its transport errors come as
+    /// ``OpenAIError``. Throws ``OpenAIError`` with the status and body for
+    /// any other answer. For callers that relay the raw stream, as
+    /// ``CachedChatClient`` does through ``CachedStream``.
+    package func openStream(_ path: String, body: [UInt8]) async throws -> ErrorMappingSequence<HTTPClientResponse.Body> {
+        do {
+            let response = try await httpClient.execute(makeRequest(.POST, path: path, body: body), deadline: deadline(), logger: logger)
+            guard (200..<300).contains(Int(response.status.code)) else {
+                let answer = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+                throw OpenAIError.upstream(status: Int(response.status.code), body: Array(answer.readableBytesView))
+            }
+            return ErrorMappingSequence(response.body, transform: Self.classify)
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+}
