@@ -10,7 +10,8 @@ import Synchronization
 /// no model can run: a real HTTP server speaking the real wire format.
 ///
 /// - `POST /v1/chat/completions`: a deterministic answer echoing the last
-///   user message; with `tools`, a call to the first tool; with
+///   user message — for a `temperature` above 0, with a sample number that
+///   differs on every call; with `tools`, a call to the first tool; with
 ///   `"stream": true`, `chat.completion.chunk` events (role, content in
 ///   words, tool-call pieces, finish, optional usage) and `[DONE]`.
 /// - `POST /v1/completions`, `POST /v1/embeddings` (deterministic vectors),
@@ -52,6 +53,7 @@ public final class FakeUpstream: Service {
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
     let counts = Mutex(Counts())
+    let samples = Atomic<Int>(0)
     let holds = Mutex<(released: Set<String>, waiting: [String: [CheckedContinuation<Void, Never>]])>(([], [:]))
 
     /// - Parameters:
@@ -154,7 +156,12 @@ public final class FakeUpstream: Service {
         let tools = object["tools"] as? [[String: Any]] ?? []
         let id = "chatcmpl-fake-\(abs(text.hashValue) % 1_000_000)"
         let created = Int(Date().timeIntervalSince1970)
-        let answer = "You said: \(text). This answer comes from the stand-in upstream, word by word."
+        var answer = "You said: \(text). This answer comes from the stand-in upstream, word by word."
+        // A sampling model answers differently each time; a cache must not
+        // hide that, so sampled answers here differ too.
+        if let temperature = (object["temperature"] as? NSNumber)?.doubleValue, temperature > 0 {
+            answer += " Sample \(samples.add(1, ordering: .relaxed).newValue)."
+        }
         let toolName = (tools.first?["function"] as? [String: Any])?["name"] as? String
         let arguments = "{\"query\": \"\(text.replacingOccurrences(of: "\"", with: ""))\", \"limit\": 3}"
         let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1["content"]).split(separator: " ").count })

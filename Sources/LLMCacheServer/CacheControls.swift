@@ -99,7 +99,7 @@ struct CacheControls: Sendable, Equatable {
 
     /// The core's per-call options for these controls in `namespace`, with
     /// the server's semantic settings deciding what `serverDefault` and `on` mean.
-    func options(namespace: String, semantic settings: ProxyConfiguration.Semantic) -> LLMCache.Options {
+    func options(namespace: String, semantic settings: ProxyServer.Configuration.Semantic) -> LLMCache.Options {
         let control: LLMCache.SemanticControl
         switch semantic {
         case .off: control = .off
@@ -108,19 +108,5 @@ struct CacheControls: Sendable, Equatable {
         case .serverDefault: control = settings.enabled ? .threshold(Float(settings.threshold)) : .off
         }
         return LLMCache.Options(namespace: namespace, ttl: ttl, tags: tags, lookup: lookup, store: store, maxAge: maxAge, semantic: control)
-    }
-}
-
-/// A request the proxy refuses before it reaches the cache or the upstream:
-/// answered with an OpenAI-style error body naming the parameter at fault.
-struct ProxyRequestError: Error, Sendable {
-    var message: String
-    var param: String?
-    var status: HTTPResponse.Status
-
-    init(_ message: String, param: String?, status: HTTPResponse.Status = .badRequest) {
-        self.message = message
-        self.param = param
-        self.status = status
     }
 }

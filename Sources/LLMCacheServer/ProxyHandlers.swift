@@ -29,9 +29,9 @@ struct ProxyHandlers: Sendable {
     static let jsonContentType = HTTPField(name: .contentType, value: "application/json")
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/chat/completions") { request, _ in await cached(request, route: .chat) }
-        router.post("/v1/completions") { request, _ in await cached(request, route: .completions) }
-        router.post("/v1/embeddings") { request, _ in await cached(request, route: .embeddings) }
+        for route in ProxyMetrics.Route.allCases {
+            router.post(RouterPath("/v1" + route.path)) { request, _ in try await recorded(route) { try await cached(request, route: route) } }
+        }
         router.get("/v1/models") { request, _ in await passThrough(request, path: "/models") }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
@@ -40,17 +40,58 @@ struct ProxyHandlers: Sendable {
         registerAdmin(on: router)
     }
 
+    /// A cached route's response and the outcome its metrics record.
+    struct Answer: Sendable {
+        var response: Response
+        var outcome: ProxyMetrics.Outcome
+        /// For a relayed stream: the outcome once the stream has ended, which
+        /// only then is known (an interrupted stream is an upstream error).
+        var settled: (@Sendable () async -> ProxyMetrics.Outcome)?
+    }
+
+    /// Runs a cached route and records its metrics, the one place that does:
+    /// when the response is ready, or for a relayed stream when its body has
+    /// been written. Errors are thrown as ``ProxyError``s, which Hummingbird
+    /// renders.
+    func recorded(_ route: ProxyMetrics.Route, _ handle: () async throws -> Answer) async throws -> Response {
+        let start = ContinuousClock.now
+        let answer: Answer
+        do {
+            answer = try await handle()
+        } catch {
+            let failure = proxyError(error)
+            if failure is InternalProxyError { server.logger.error("request failed", metadata: ["error": "\(error)"]) }
+            metrics.record(route, failure.outcome, since: start)
+            throw failure
+        }
+        guard let settled = answer.settled else {
+            metrics.record(route, answer.outcome, since: start)
+            return answer.response
+        }
+        var response = answer.response
+        let body = response.body
+        let metrics = self.metrics
+        response.body = ResponseBody { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                metrics.record(route, .upstreamError, since: start)
+                throw error
+            }
+            metrics.record(route, await settled(), since: start)
+        }
+        return response
+    }
+
     // MARK: - Cached routes
 
-    func cached(_ request: Request, route: ProxyMetrics.Route) async -> Response {
-        let start = ContinuousClock.now
+    func cached(_ request: Request, route: ProxyMetrics.Route) async throws -> Answer {
         let limit = server.configuration.maximumRequestBytes
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
         } catch {
-            metrics.record(route, .rejected, since: start)
-            return OpenAIErrorBody.response(.contentTooLarge, message: "the request body is larger than the proxy's limit of \(limit) bytes; send a smaller request, or start the proxy with a larger --max-body-bytes")
+            throw ProxyRequestError("the request body is larger than the proxy's limit of \(limit) bytes; send a smaller request, or start the proxy with a larger --max-body-bytes", param: nil, status: .contentTooLarge)
         }
         let parsed: RequestMemo.Entry
         let controls: CacheControls
@@ -59,56 +100,31 @@ struct ProxyHandlers: Sendable {
             try Self.validate(parsed.request, route: route)
             controls = try CacheControls(headers: request.headers)
         } catch let error as CacheError {
-            metrics.record(route, .rejected, since: start)
-            return OpenAIErrorBody.response(.badRequest, message: error.message, param: error.field)
+            throw ProxyRequestError(error.message, param: error.field)
         } catch let error as ProxyRequestError {
-            metrics.record(route, .rejected, since: start)
-            return OpenAIErrorBody.response(error)
+            throw error
         } catch {
-            metrics.record(route, .rejected, since: start)
-            return OpenAIErrorBody.response(.badRequest, message: "the request could not be read: \(error)")
+            throw ProxyRequestError("the request could not be read: \(error)", param: nil)
         }
-        let llmRequest = parsed.request
-        let namespace = parsed.namespace
         // Embeddings requests have no semantic scope (SemanticScope refuses an
         // `input`), so only chat and completions are ever matched by meaning.
-        let options = controls.options(namespace: namespace, semantic: server.configuration.semantic)
-        let streaming = route != .embeddings && llmRequest.isStreaming
-
-        if controls.lookup, let hit = await cache.lookup(llmRequest, key: parsed.key, options: options) {
-            switch hit.source {
-            case .semanticHit(let similarity, let matched):
-                return served(hit.value, outcome: .semanticHit, key: matched, age: hit.age, similarity: similarity, request: llmRequest, route: route, streaming: streaming, start: start)
-            default:
-                return served(hit.value, outcome: .hit, key: hit.key, age: hit.age, similarity: nil, request: llmRequest, route: route, streaming: streaming, start: start)
+        let options = controls.options(namespace: parsed.namespace, semantic: server.configuration.semantic)
+        let call = UpstreamCall(route: route, headers: request.headers, body: body)
+        if route != .embeddings, parsed.request.isStreaming {
+            return try await streamed(parsed, call: call, options: options)
+        }
+        let response = try await cache.response(for: parsed.request, key: parsed.key, options: options) { [upstream, metrics] _ in
+            let upstreamStart = ContinuousClock.now
+            do {
+                let (_, answer) = try await upstream.collect(upstream.request(.POST, path: call.route.path, headers: call.headers, body: call.body))
+                metrics.upstreamDuration.record(ContinuousClock.now - upstreamStart)
+                return Data(answer.readableBytesView)
+            } catch {
+                metrics.upstreamErrors.increment()
+                throw error
             }
         }
-
-        // The lookup above counted the miss; the core must not look up again.
-        var missOptions = options
-        missOptions.lookup = false
-        let outcome: ProxyMetrics.Outcome = controls.lookup || controls.store ? .miss : .bypass
-        let miss = Miss(request: llmRequest, body: body, headers: request.headers, namespace: namespace, options: missOptions, route: route, outcome: outcome, start: start)
-        if streaming { return await streamedMiss(miss) }
-        do {
-            let response = try await cache.response(for: llmRequest, options: missOptions) { [upstream, metrics] in
-                let upstreamStart = ContinuousClock.now
-                do {
-                    let (_, answer) = try await upstream.collect(upstream.request(.POST, path: route.path, headers: miss.headers, body: body))
-                    metrics.upstreamDuration.record(ContinuousClock.now - upstreamStart)
-                    return Data(answer.readableBytesView)
-                } catch {
-                    metrics.upstreamErrors.increment()
-                    throw error
-                }
-            }
-            metrics.record(route, outcome, since: start)
-            var headers = cacheHeaders(outcome: outcome, key: response.key, age: .zero, similarity: nil)
-            headers.append(Self.jsonContentType)
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.value)))
-        } catch {
-            return failure(error, route: route, start: start)
-        }
+        return served(response, request: parsed.request, streaming: false)
     }
 
     /// The request in `body`, its tenant namespace and its key: remembered
@@ -131,38 +147,36 @@ struct ProxyHandlers: Sendable {
         return entry
     }
 
-    /// One miss: what the computation needs to call the upstream and store.
-    struct Miss: Sendable {
-        var request: LLMRequest
-        var body: ByteBuffer
-        var headers: HTTPFields
-        var namespace: String
-        var options: LLMCache.Options
+    /// What a miss sends the upstream.
+    struct UpstreamCall: Sendable {
         var route: ProxyMetrics.Route
-        var outcome: ProxyMetrics.Outcome
-        var start: ContinuousClock.Instant
+        var headers: HTTPFields
+        var body: ByteBuffer
     }
 
-    /// Serves a cached answer: as stored for a plain request (no re-encoding),
-    /// or replayed as a stream of chunks for `"stream": true`.
-    func served(
-        _ value: Data, outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?,
-        request: LLMRequest, route: ProxyMetrics.Route, streaming: Bool, start: ContinuousClock.Instant
-    ) -> Response {
+    /// Serves an answer the core returned: as it is for a plain request (no
+    /// re-encoding), or replayed as a stream of chunks for `"stream": true`.
+    func served(_ response: LLMCache.Response, request: LLMRequest, streaming: Bool) -> Answer {
+        let outcome = ProxyMetrics.Outcome(response.source)
+        var key = response.key
+        var similarity: Float?
+        if case .semanticHit(let matchedSimilarity, let matched) = response.source {
+            key = matched
+            similarity = matchedSimilarity
+        }
+        let value = response.value
         if outcome == .hit || outcome == .semanticHit, let tokens = UsageScanner.tokens(in: value) {
             metrics.saved(prompt: tokens.prompt, completion: tokens.completion, cost: server.configuration.prices.cost(model: request.model, prompt: tokens.prompt, completion: tokens.completion))
         }
-        var headers = cacheHeaders(outcome: outcome, key: key, age: age, similarity: similarity)
+        var headers = cacheHeaders(outcome: outcome, key: key, age: response.age, similarity: similarity)
         if streaming, let stored = try? JSONValue(parsing: value),
            let events = server.configuration.replay.eventStream(of: stored, includeUsage: request.body["stream_options"]?["include_usage"] == .bool(true)) {
             headers.append(HTTPField(name: .contentType, value: "text/event-stream"))
             headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
-            metrics.record(route, outcome, since: start)
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events)))
+            return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events))), outcome: outcome)
         }
         headers.append(Self.jsonContentType)
-        metrics.record(route, outcome, since: start)
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
+        return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value))), outcome: outcome)
     }
 
     func cacheHeaders(outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?) -> HTTPFields {
@@ -203,26 +217,6 @@ struct ProxyHandlers: Sendable {
         }
     }
 
-    /// The answer to a failed miss: upstream errors unchanged, others as
-    /// OpenAI-style errors (502 unreachable, 504 time-out).
-    func failure(_ error: any Error, route: ProxyMetrics.Route, start: ContinuousClock.Instant) -> Response {
-        metrics.record(route, .upstreamError, since: start)
-        var headers = HTTPFields()
-        headers[Self.xCache] = "MISS"
-        switch error {
-        case let failure as UpstreamFailure:
-            headers[.contentType] = failure.contentType ?? "application/json"
-            return Response(status: HTTPResponse.Status(code: failure.status), headers: headers, body: ResponseBody(byteBuffer: failure.body))
-        case let unavailable as UpstreamUnavailable:
-            return OpenAIErrorBody.response(unavailable.timedOut ? .gatewayTimeout : .badGateway, message: unavailable.message, type: "upstream_error", headers: headers)
-        case let incomplete as StreamIncomplete:
-            return OpenAIErrorBody.response(.badGateway, message: incomplete.description, type: "upstream_error", headers: headers)
-        default:
-            server.logger.error("request failed", metadata: ["error": "\(error)"])
-            return OpenAIErrorBody.response(.internalServerError, message: "the proxy failed: \(error)", type: "server_error", headers: headers)
-        }
-    }
-
     // MARK: - Pass-through and operations
 
     func passThrough(_ request: Request, path: String) async -> Response {
@@ -232,7 +226,7 @@ struct ProxyHandlers: Sendable {
         } catch let failure as UpstreamFailure {
             var headers = HTTPFields()
             headers[.contentType] = failure.contentType ?? "application/json"
-            return Response(status: HTTPResponse.Status(code: failure.status), headers: headers, body: ResponseBody(byteBuffer: failure.body))
+            return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: failure.body))
         } catch let unavailable as UpstreamUnavailable {
             return OpenAIErrorBody.response(unavailable.timedOut ? .gatewayTimeout : .badGateway, message: unavailable.message, type: "upstream_error")
         } catch {
@@ -249,8 +243,20 @@ struct ProxyHandlers: Sendable {
     }
 }
 
+extension ProxyMetrics.Outcome {
+    /// The outcome of an answer the core returned.
+    init(_ source: LLMCache.Source) {
+        switch source {
+        case .hit: self = .hit
+        case .semanticHit: self = .semanticHit
+        case .miss: self = .miss
+        case .bypass: self = .bypass
+        }
+    }
+}
+
 extension ProxyMetrics.Route {
-    /// The upstream path, relative to the upstream base URL.
+    /// The path, relative to the upstream base URL and to the proxy's `/v1`.
     var path: String {
         switch self {
         case .chat: return "/chat/completions"

@@ -1,128 +1,134 @@
 import LLMCache
 import LLMCacheOpenAI
 
-/// Settings of the caching proxy. Every default is stated on its property.
-/// A value type; build it once and hand it to ``ProxyServer``.
-public struct ProxyConfiguration: Sendable {
-    /// Where misses go.
-    public struct Upstream: Sendable {
-        /// The API root including its version path, as an OpenAI SDK's
-        /// `base_url`: requests to the proxy's `/v1/<route>` go to
-        /// `<baseURL>/<route>`. Default `https://api.openai.com/v1`.
-        public var baseURL: String
-        /// Establishing a connection to the upstream. Default 10 seconds.
-        public var connectTimeout: Duration
-        /// A whole upstream call, streams included. Default 600 seconds.
-        public var requestTimeout: Duration
-        /// Connections kept to the upstream at most (HTTP/1.1). Default 64.
-        public var maximumConnections: Int
-        /// The largest non-streamed upstream answer accepted. Default 64 MiB.
-        public var maximumResponseBytes: Int
+/// The settings' former name.
+@available(*, deprecated, renamed: "ProxyServer.Configuration")
+public typealias ProxyConfiguration = ProxyServer.Configuration
+
+extension ProxyServer {
+    /// Settings of the caching proxy. Every default is stated on its property.
+    /// A value type; build it once and hand it to ``ProxyServer``.
+    public struct Configuration: Sendable {
+        /// Where misses go.
+        public struct Upstream: Sendable {
+            /// The API root including its version path, as an OpenAI SDK's
+            /// `base_url`: requests to the proxy's `/v1/<route>` go to
+            /// `<baseURL>/<route>`. Default `https://api.openai.com/v1`.
+            public var baseURL: String
+            /// Establishing a connection to the upstream. Default 10 seconds.
+            public var connectTimeout: Duration
+            /// A whole upstream call, streams included. Default 600 seconds.
+            public var requestTimeout: Duration
+            /// Connections kept to the upstream at most (HTTP/1.1). Default 64.
+            public var maximumConnections: Int
+            /// The largest non-streamed upstream answer accepted. Default 64 MiB.
+            public var maximumResponseBytes: Int
+
+            public init(
+                baseURL: String = "https://api.openai.com/v1",
+                connectTimeout: Duration = .seconds(10),
+                requestTimeout: Duration = .seconds(600),
+                maximumConnections: Int = 64,
+                maximumResponseBytes: Int = 64 << 20
+            ) {
+                self.baseURL = baseURL
+                self.connectTimeout = connectTimeout
+                self.requestTimeout = requestTimeout
+                self.maximumConnections = maximumConnections
+                self.maximumResponseBytes = maximumResponseBytes
+            }
+        }
+
+        /// Which callers share entries.
+        public struct Tenancy: Sendable {
+            /// `nil` (the default): each set of credentials (the `Authorization`,
+            /// `api-key` and `x-api-key` headers) gets its own namespace, derived
+            /// by SHA-256, so two API keys never see each other's answers. A name:
+            /// every caller shares that one namespace — only for deployments where
+            /// all callers may see all answers.
+            public var sharedNamespace: String?
+
+            public init(sharedNamespace: String? = nil) {
+                self.sharedNamespace = sharedNamespace
+            }
+        }
+
+        /// The admin API (`/admin/...`).
+        public struct Admin: Sendable {
+            /// The bearer token the admin API requires. Default `nil`: the admin
+            /// API is disabled and answers 403.
+            public var token: String?
+
+            public init(token: String? = nil) {
+                self.token = token
+            }
+        }
+
+        /// Semantic caching (answers for requests that mean the same).
+        public struct Semantic: Sendable {
+            /// Whether requests are matched by meaning after an exact miss, unless
+            /// they send `X-Cache-Semantic: off`. Default `false`. Needs a
+            /// ``SemanticLookup`` given to the server.
+            public var enabled: Bool
+            /// The least cosine similarity (0 < T ≤ 1) a match needs, unless a
+            /// request sends `X-Cache-Semantic: threshold=T`. Default: the semantic
+            /// cache's own default (`SemanticCache.Configuration().threshold`, 0.85),
+            /// so library and proxy agree.
+            public var threshold: Double
+
+            /// The semantic cache's default threshold, as the decimal it was written as
+            /// (the `Float` 0.85 widens to 0.8500000238…).
+            public static var libraryThreshold: Double {
+                (Double(SemanticCache.Configuration().threshold) * 10_000).rounded() / 10_000
+            }
+
+            public init(enabled: Bool = false, threshold: Double = Self.libraryThreshold) {
+                self.enabled = enabled
+                self.threshold = threshold
+            }
+        }
+
+        /// The address to listen on. Default `127.0.0.1`.
+        public var host: String
+        /// The port to listen on; 0 picks a free one. Default 8080.
+        public var port: Int
+        /// Where misses go. Default: see ``Upstream``.
+        public var upstream: Upstream
+        /// Which callers share entries. Default: one namespace per credential.
+        public var tenancy: Tenancy
+        /// The admin API. Default: disabled.
+        public var admin: Admin
+        /// Semantic caching. Default: off.
+        public var semantic: Semantic
+        /// The largest request body accepted; larger ones get 413 and never reach
+        /// the upstream. Default 4 MiB.
+        public var maximumRequestBytes: Int
+        /// Prices used to report the cost hits saved. Default ``PriceTable/standard``.
+        public var prices: PriceTable
+        /// How cached answers are cut into chunks for streamed hits. Default 16
+        /// characters a chunk.
+        public var replay: StreamReplay
 
         public init(
-            baseURL: String = "https://api.openai.com/v1",
-            connectTimeout: Duration = .seconds(10),
-            requestTimeout: Duration = .seconds(600),
-            maximumConnections: Int = 64,
-            maximumResponseBytes: Int = 64 << 20
+            host: String = "127.0.0.1",
+            port: Int = 8080,
+            upstream: Upstream = Upstream(),
+            tenancy: Tenancy = Tenancy(),
+            admin: Admin = Admin(),
+            semantic: Semantic = Semantic(),
+            maximumRequestBytes: Int = 4 << 20,
+            prices: PriceTable = .standard,
+            replay: StreamReplay = StreamReplay()
         ) {
-            self.baseURL = baseURL
-            self.connectTimeout = connectTimeout
-            self.requestTimeout = requestTimeout
-            self.maximumConnections = maximumConnections
-            self.maximumResponseBytes = maximumResponseBytes
+            self.host = host
+            self.port = port
+            self.upstream = upstream
+            self.tenancy = tenancy
+            self.admin = admin
+            self.semantic = semantic
+            self.maximumRequestBytes = maximumRequestBytes
+            self.prices = prices
+            self.replay = replay
         }
-    }
-
-    /// Which callers share entries.
-    public struct Tenancy: Sendable {
-        /// `nil` (the default): each set of credentials (the `Authorization`,
-        /// `api-key` and `x-api-key` headers) gets its own namespace, derived
-        /// by SHA-256, so two API keys never see each other's answers. A name:
-        /// every caller shares that one namespace — only for deployments where
-        /// all callers may see all answers.
-        public var sharedNamespace: String?
-
-        public init(sharedNamespace: String? = nil) {
-            self.sharedNamespace = sharedNamespace
-        }
-    }
-
-    /// The admin API (`/admin/...`).
-    public struct Admin: Sendable {
-        /// The bearer token the admin API requires. Default `nil`: the admin
-        /// API is disabled and answers 403.
-        public var token: String?
-
-        public init(token: String? = nil) {
-            self.token = token
-        }
-    }
-
-    /// Semantic caching (answers for requests that mean the same).
-    public struct Semantic: Sendable {
-        /// Whether requests are matched by meaning after an exact miss, unless
-        /// they send `X-Cache-Semantic: off`. Default `false`. Needs a
-        /// ``SemanticLookup`` given to the server.
-        public var enabled: Bool
-        /// The least cosine similarity (0 < T ≤ 1) a match needs, unless a
-        /// request sends `X-Cache-Semantic: threshold=T`. Default: the semantic
-        /// cache's own default (`SemanticCache.Configuration().threshold`, 0.85),
-        /// so library and proxy agree.
-        public var threshold: Double
-
-        /// The semantic cache's default threshold, as the decimal it was written as
-        /// (the `Float` 0.85 widens to 0.8500000238…).
-        public static var libraryThreshold: Double {
-            (Double(SemanticCache.Configuration().threshold) * 10_000).rounded() / 10_000
-        }
-
-        public init(enabled: Bool = false, threshold: Double = Self.libraryThreshold) {
-            self.enabled = enabled
-            self.threshold = threshold
-        }
-    }
-
-    /// The address to listen on. Default `127.0.0.1`.
-    public var host: String
-    /// The port to listen on; 0 picks a free one. Default 8080.
-    public var port: Int
-    /// Where misses go. Default: see ``Upstream``.
-    public var upstream: Upstream
-    /// Which callers share entries. Default: one namespace per credential.
-    public var tenancy: Tenancy
-    /// The admin API. Default: disabled.
-    public var admin: Admin
-    /// Semantic caching. Default: off.
-    public var semantic: Semantic
-    /// The largest request body accepted; larger ones get 413 and never reach
-    /// the upstream. Default 4 MiB.
-    public var maximumRequestBytes: Int
-    /// Prices used to report the cost hits saved. Default ``PriceTable/standard``.
-    public var prices: PriceTable
-    /// How cached answers are cut into chunks for streamed hits. Default 16
-    /// characters a chunk.
-    public var replay: StreamReplay
-
-    public init(
-        host: String = "127.0.0.1",
-        port: Int = 8080,
-        upstream: Upstream = Upstream(),
-        tenancy: Tenancy = Tenancy(),
-        admin: Admin = Admin(),
-        semantic: Semantic = Semantic(),
-        maximumRequestBytes: Int = 4 << 20,
-        prices: PriceTable = .standard,
-        replay: StreamReplay = StreamReplay()
-    ) {
-        self.host = host
-        self.port = port
-        self.upstream = upstream
-        self.tenancy = tenancy
-        self.admin = admin
-        self.semantic = semantic
-        self.maximumRequestBytes = maximumRequestBytes
-        self.prices = prices
-        self.replay = replay
     }
 }

@@ -28,7 +28,7 @@ public final class ProxyServer: Service {
     }
 
     /// The settings this server was made with.
-    public let configuration: ProxyConfiguration
+    public let configuration: Configuration
     /// The cache the server answers from.
     public let cache: LLMCache
     /// The Prometheus registry `/metrics` exports: the cache's `llm_cache_*`
@@ -48,7 +48,7 @@ public final class ProxyServer: Service {
     ///   - cacheConfiguration: the cache's settings (default TTL, compression,
     ///     sampling); its namespace is replaced per request by tenancy.
     ///   - semantic: the semantic tier answering requests that mean the same as
-    ///     a cached one, per ``ProxyConfiguration/semantic`` and each request's
+    ///     a cached one, per ``Configuration/semantic`` and each request's
     ///     `X-Cache-Semantic`; it is rebuilt from `store` when the server starts.
     ///     `nil` (the default) serves exact matches only, whatever the
     ///     configuration and headers say.
@@ -57,7 +57,7 @@ public final class ProxyServer: Service {
     ///   - onListening: called once the server accepts connections, with the
     ///     port it listens on (the one picked when the configured port is 0).
     public init(
-        configuration: ProxyConfiguration,
+        configuration: Configuration,
         store: any CacheStore,
         cacheConfiguration: LLMCache.Configuration = LLMCache.Configuration(),
         semantic: SemanticCache? = nil,

@@ -5,30 +5,15 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// An upstream answer that is not a success: returned to the caller with its
-/// status and body unchanged, and never cached.
-struct UpstreamFailure: Error, Sendable {
-    var status: Int
-    var contentType: String?
-    var body: ByteBuffer
-}
-
-/// The upstream could not be reached, timed out, or broke off a stream.
-struct UpstreamUnavailable: Error, Sendable, CustomStringConvertible {
-    var message: String
-    var timedOut: Bool
-    var description: String { message }
-}
-
 /// Forwards requests to the upstream API over async-http-client, passing the
 /// caller's credentials and OpenAI headers through. Thread-safe.
 struct Upstream: Sendable {
     let client: HTTPClient
-    let configuration: ProxyConfiguration.Upstream
+    let configuration: ProxyServer.Configuration.Upstream
     let logger: Logger
     let baseURL: String
 
-    init(client: HTTPClient, configuration: ProxyConfiguration.Upstream, logger: Logger) {
+    init(client: HTTPClient, configuration: ProxyServer.Configuration.Upstream, logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
@@ -37,7 +22,7 @@ struct Upstream: Sendable {
         self.baseURL = base
     }
 
-    static func makeClient(_ configuration: ProxyConfiguration.Upstream) -> HTTPClient {
+    static func makeClient(_ configuration: ProxyServer.Configuration.Upstream) -> HTTPClient {
         var http = HTTPClient.Configuration()
         http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds), read: nil)
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnections)

@@ -71,6 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("model-dir"), help: ArgumentHelp("The all-MiniLM-L6-v2 folder for semantic matching. Env LLMCACHE_MODEL_DIR. Default ${XDG_CACHE_HOME:-~/.cache}/llm-cache/models/all-MiniLM-L6-v2, where scripts/install-model.sh puts it.", valueName: "dir"))
     var modelDir: String?
 
+    @Option(help: "What to do with sampled requests (temperature above 0; a request without one counts as 1): cache-all caches them like any other; variants:N keeps N answers per request, the first N calls go upstream and later ones rotate through the stored answers (X-Cache: HIT); skip-above:T neither serves nor stores requests above temperature T (X-Cache: BYPASS). Env LLMCACHE_SAMPLING. Default cache-all.")
+    var sampling: String?
+
     @Option(help: "Seconds an answer is kept unless the request sends X-Cache-TTL. Env LLMCACHE_TTL. Default 604800 (7 days).")
     var ttl: Int?
 
@@ -129,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         let server = ProxyServer(
             configuration: settings.configuration,
             store: store,
-            cacheConfiguration: LLMCache.Configuration(defaultTTL: settings.ttl),
+            cacheConfiguration: LLMCache.Configuration(defaultTTL: settings.ttl, sampling: settings.sampling),
             semantic: semantic,
             semanticIndex: semanticIndex,
             logger: logger,
@@ -140,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         )
         services.append(server)
-        logger.info("serving", metadata: ["upstream": "\(upstream)", "store": "\(storeDescription)", "semantic": "\(modelDescription)", "tenancy": "\(settings.configuration.tenancy.sharedNamespace.map { "shared namespace \($0)" } ?? "one namespace per credential")", "admin": "\(settings.configuration.admin.token == nil ? "disabled" : "enabled")"])
+        logger.info("serving", metadata: ["upstream": "\(upstream)", "store": "\(storeDescription)", "semantic": "\(modelDescription)", "sampling": "\(settings.sampling)", "tenancy": "\(settings.configuration.tenancy.sharedNamespace.map { "shared namespace \($0)" } ?? "one namespace per credential")", "admin": "\(settings.configuration.admin.token == nil ? "disabled" : "enabled")"])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -164,9 +167,10 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// The serve settings after merging flags, environment and config file.
 struct ServeSettings {
-    var configuration = ProxyConfiguration()
+    var configuration = ProxyServer.Configuration()
     var store = StoreLocation.sqlite(path: "./llm-cache.sqlite")
     var ttl: Duration = .seconds(7 * 24 * 3600)
+    var sampling = SamplingPolicy.cacheAll
     /// `nil`: on when the model is installed. `true`: on, or an error without the model.
     var semantic: Bool?
     var modelDirectory: String?
@@ -176,7 +180,7 @@ struct ServeSettings {
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [
-        "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl",
+        "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
         "max_body_bytes", "upstream_timeout", "connect_timeout", "upstream_connections", "log_level", "prices",
     ]
 
@@ -252,6 +256,13 @@ struct ServeSettings {
         if let seconds = try number(command.ttl, "LLMCACHE_TTL", "ttl", Int.self) {
             guard seconds > 0 else { throw ValidationError("--ttl must be a positive number of seconds") }
             ttl = .seconds(seconds)
+        }
+        if let policy = try text(command.sampling, "LLMCACHE_SAMPLING", "sampling") {
+            do {
+                sampling = try SamplingPolicy(parsing: policy)
+            } catch let error as CacheError {
+                throw ValidationError("--sampling: \(error.message)")
+            }
         }
         if let bytes = try number(command.maxBodyBytes, "LLMCACHE_MAX_BODY_BYTES", "max_body_bytes", Int.self) {
             guard bytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }

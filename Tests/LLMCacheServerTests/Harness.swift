@@ -29,7 +29,8 @@ struct Harness {
     static let adminToken = "test-admin-token-0123456789"
 
     static func run(
-        configure: (inout ProxyConfiguration) -> Void = { _ in },
+        configure: (inout ProxyServer.Configuration) -> Void = { _ in },
+        cache cacheConfiguration: LLMCache.Configuration = LLMCache.Configuration(),
         upstreamDelay: Duration = .zero,
         semantic: SemanticCache? = nil,
         directory existing: URL? = nil,
@@ -48,11 +49,11 @@ struct Harness {
             group.addTask { try await upstream.run() }
             var upstreamIterator = upstreamPorts.makeAsyncIterator()
             let port = await upstreamIterator.next()!
-            var configuration = ProxyConfiguration(port: 0, upstream: .init(baseURL: "http://127.0.0.1:\(port)/v1"))
+            var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: "http://127.0.0.1:\(port)/v1"))
             configuration.admin.token = adminToken
             configure(&configuration)
             let (proxyPorts, proxyPort) = AsyncStream<Int>.makeStream()
-            let proxy = ProxyServer(configuration: configuration, store: try SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), semantic: semantic, logger: logger) { proxyPort.yield($0) }
+            let proxy = ProxyServer(configuration: configuration, store: try SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), cacheConfiguration: cacheConfiguration, semantic: semantic, logger: logger) { proxyPort.yield($0) }
             group.addTask { try await proxy.run() }
             var proxyIterator = proxyPorts.makeAsyncIterator()
             let listening = await proxyIterator.next()!

@@ -15,7 +15,7 @@ struct ProxySemanticTests {
         SemanticCache(embedder: EmbeddingCache(try embedder.get()))
     }
 
-    static func semanticOn(_ configuration: inout ProxyConfiguration) {
+    static func semanticOn(_ configuration: inout ProxyServer.Configuration) {
         configuration.semantic.enabled = true
     }
 

@@ -67,7 +67,7 @@ struct ProxyBench: AsyncParsableCommand {
             var upstreamIterator = upstreamPorts.makeAsyncIterator()
             let upstreamURL = "http://127.0.0.1:\(await upstreamIterator.next()!)"
             let proxy = ProxyServer(
-                configuration: ProxyConfiguration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1")),
+                configuration: ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1")),
                 store: MemoryStore(),
                 logger: logger
             ) { proxyPort.yield($0) }
@@ -76,7 +76,7 @@ struct ProxyBench: AsyncParsableCommand {
             let proxyURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
             let semanticURL: String?
             if let tier = try semanticTier() {
-                var configuration = ProxyConfiguration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
+                var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
                 configuration.semantic.enabled = true
                 let semanticProxy = ProxyServer(configuration: configuration, store: MemoryStore(), semantic: tier, logger: logger) { proxyPort.yield($0) }
                 group.addTask { try await semanticProxy.run() }

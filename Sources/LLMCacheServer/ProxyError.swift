@@ -1,0 +1,94 @@
+import HTTPTypes
+import Hummingbird
+import LLMCache
+import LLMCacheOpenAI
+import NIOCore
+
+/// An error a proxy route answers with: a Hummingbird `HTTPResponseError`
+/// whose response is in OpenAI's error shape (or the upstream's own), and
+/// the outcome the route's metrics record for it.
+protocol ProxyError: HTTPResponseError, Sendable {
+    var outcome: ProxyMetrics.Outcome { get }
+}
+
+/// Any error of a cached route as a ``ProxyError``: request errors stay
+/// 400s, an incomplete shared stream is a 502, anything unforeseen a 500
+/// that says what failed.
+func proxyError(_ error: any Error) -> any ProxyError {
+    switch error {
+    case let error as any ProxyError: return error
+    case let error as CacheError where error.code == .invalidRequest: return ProxyRequestError(error.message, param: error.field)
+    case let error as IncompleteStream: return UpstreamUnavailable(message: error.description, timedOut: false)
+    default: return InternalProxyError(underlying: error)
+    }
+}
+
+/// A request the proxy refuses before it reaches the cache or the upstream:
+/// answered with an OpenAI-style error body naming the parameter at fault.
+struct ProxyRequestError: ProxyError {
+    var message: String
+    var param: String?
+    var status: HTTPResponse.Status
+
+    init(_ message: String, param: String?, status: HTTPResponse.Status = .badRequest) {
+        self.message = message
+        self.param = param
+        self.status = status
+    }
+
+    var outcome: ProxyMetrics.Outcome { .rejected }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        OpenAIErrorBody.response(status, message: message, param: param)
+    }
+}
+
+/// An upstream answer that is not a success: returned to the caller with its
+/// status and body unchanged, and never cached.
+struct UpstreamFailure: ProxyError {
+    var status: HTTPResponse.Status
+    var contentType: String?
+    var body: ByteBuffer
+
+    init(status: Int, contentType: String?, body: ByteBuffer) {
+        self.status = HTTPResponse.Status(code: status)
+        self.contentType = contentType
+        self.body = body
+    }
+
+    var outcome: ProxyMetrics.Outcome { .upstreamError }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers.append(ProxyHandlers.missField)
+        headers[.contentType] = contentType ?? "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+}
+
+/// The upstream could not be reached, timed out, or broke off a stream:
+/// 504 for a time-out, 502 otherwise.
+struct UpstreamUnavailable: ProxyError, CustomStringConvertible {
+    var message: String
+    var timedOut: Bool
+    var description: String { message }
+
+    var status: HTTPResponse.Status { timedOut ? .gatewayTimeout : .badGateway }
+    var outcome: ProxyMetrics.Outcome { .upstreamError }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        OpenAIErrorBody.response(status, message: message, type: "upstream_error", headers: HTTPFields([ProxyHandlers.missField]))
+    }
+}
+
+/// A failure of the proxy itself: a 500 that says what failed.
+struct InternalProxyError: ProxyError {
+    var underlying: any Error
+
+    var status: HTTPResponse.Status { .internalServerError }
+    var outcome: ProxyMetrics.Outcome { .upstreamError }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        OpenAIErrorBody.response(status, message: "the proxy failed: \(underlying)", type: "server_error", headers: HTTPFields([ProxyHandlers.missField]))
+    }
+}
