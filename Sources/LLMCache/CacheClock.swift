@@ -86,8 +86,9 @@ extension CacheClock {
 
 /// The system's real-time clock: `CLOCK_REALTIME`, and for ``coarseNow()``
 /// `CLOCK_REALTIME_COARSE`, which the kernel updates once per tick (1 to 4 ms,
-/// by its configuration) and reads in about a fifth of the time, with no
-/// timestamp-counter read. Memcached and Redis likewise check expiry against a
+/// by its configuration) and which reads without a timestamp-counter read, so
+/// a memory-store hit can afford it on every lookup (docs/MEMORY_STORE.md,
+/// "The hit path"). Memcached and Redis likewise check expiry against a
 /// cached clock.
 public struct SystemCacheClock: CacheClock {
     public init() {}

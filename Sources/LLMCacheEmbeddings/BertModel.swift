@@ -272,11 +272,10 @@ final class BertModel: @unchecked Sendable {
         }
     }
 
-    /// Passes of fewer tokens than this use ``halfWeights`` when there are any.
-    /// All six layers' products, median CPU time on the benchmark machine
-    /// (2026-11-27): at 11 rows 2.5 ms against OpenBLAS's 10.6 ms, at 32 rows
-    /// 7.1 against 13.1, at 128 rows 29.6 against 36.5; from 512 rows on both
-    /// run at 85–95 GFLOP/s, and full-precision weights cost nothing extra.
+    /// Passes of fewer tokens than this use ``halfWeights`` when there are any:
+    /// the half-precision kernels are faster than OpenBLAS at every such size,
+    /// and from 512 rows on the two run alike, so longer passes keep the
+    /// full-precision weights (docs/EMBEDDINGS.md, "How it works").
     static let halfWeightRows = 128
     /// Below this many rows, products are split into column blocks (see ``multiply``).
     static let narrowRows = 24
@@ -290,8 +289,8 @@ final class BertModel: @unchecked Sendable {
     /// OpenBLAS's blocked path first copies the whole weight matrix into a
     /// packed buffer. Products of at most ~1M multiply-adds take its "small
     /// matrix" path, which reads operands in place, so narrow products are
-    /// issued as blocks of `columnBlock` output columns. Measured on the
-    /// benchmark machine: ~30% less time for an 11-token sentence.
+    /// issued as blocks of `columnBlock` output columns, which shortens a short
+    /// sentence's pass (docs/benchmarks/log.md, 2026-11-26).
     ///
     /// With `half` (the same weight from ``halfWeights``), the product runs in
     /// the half-precision-weight kernel instead.

@@ -47,7 +47,8 @@ public final class MiniLMEmbedder: Embedder {
             /// The model's own single-precision weights, through OpenBLAS.
             case single
             /// A second copy of the dense weights in half precision (about 21 MB),
-            /// read by AVX-512 kernels: about twice as fast for a short sentence.
+            /// read by AVX-512 kernels, for passes whose cost is reading the
+            /// weights (docs/EMBEDDINGS.md, "How it works").
             /// Arithmetic stays in single precision; embeddings move by a cosine
             /// below 1e-6. Falls back to ``single`` on CPUs without AVX-512.
             case half

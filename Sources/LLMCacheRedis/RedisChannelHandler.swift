@@ -76,8 +76,9 @@ struct Outbox {
 /// A struct the handler holds, so that one read is one exclusive access to
 /// the handler's property: a class's mutable properties are checked for
 /// exclusive access at run time, and with the parser, the queue and the
-/// pipeline's replies as the handler's own properties, checked several times
-/// per reply, those checks were 8% of the client's profile (4.6% since).
+/// pipeline's replies as the handler's own properties, they were checked
+/// several times per reply (the profile is in docs/benchmarks/log.md,
+/// 2026-11-27 08:39–08:43Z).
 struct ReplyReader {
     struct Pending {
         let responder: Responder

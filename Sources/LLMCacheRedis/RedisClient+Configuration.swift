@@ -81,8 +81,8 @@ extension RedisClient {
             /// are spread over. Default 1: one loop serves a Redis server (which
             /// runs commands on one thread) at well over a million pipelined
             /// commands a second, and a single loop gathers more replies per
-            /// wake-up, leaving the other cores to the callers' tasks. Measured
-            /// on 2 cores, two loops cost 15–25% more CPU per pipelined GET.
+            /// wake-up, leaving the other cores to the callers' tasks
+            /// (docs/REDIS.md, "Why the client is built this way").
             /// Raise it when one loop's core is saturated (TLS, several servers'
             /// clients in one process sharing a loop).
             public var eventLoops: Int

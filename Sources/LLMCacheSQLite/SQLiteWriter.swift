@@ -11,8 +11,8 @@ import Synchronization
 /// With `synchronous=NORMAL`, a write is tried at once on the calling thread,
 /// without waiting for any lock: a free connection and a free database lock make it one transaction
 /// and no thread hop. Through GRDB's async write API every write hopped to the
-/// writer's dispatch queue and back, which on a 2-core machine cost as much as
-/// the transaction. When the connection is busy with another task's write, or
+/// writer's dispatch queue and back (docs/SQLITE_STORE.md, "What bounds a
+/// write"). When the connection is busy with another task's write, or
 /// another connection or process holds the database lock, the write goes to a
 /// dispatch queue of its own and waits there, up to the busy timeout, as
 /// before: a cooperative thread never waits for a lock.
@@ -24,8 +24,8 @@ import Synchronization
 /// checkpoint after the commit that takes the WAL past 1,000 pages: there every
 /// commit waits for its own `fsync` anyway, and a WAL kept short is rewritten
 /// in place, while one that grows makes each commit's `fsync` also write the
-/// file's new size (measured: 240–290 durable writes/s with background
-/// checkpoints against 1,800–3,300 without, on the same machine and load).
+/// file's new size, which made such writes several times slower
+/// (docs/SQLITE_STORE.md, "Concurrency").
 final class SQLiteWriter: Sendable {
     private let connection: Mutex<Connection>
     private let queue = DispatchQueue(label: "LLMCache.SQLiteStore.writer")

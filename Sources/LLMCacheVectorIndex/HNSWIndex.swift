@@ -18,19 +18,20 @@ public final class HNSWIndex: VectorIndex {
     public struct Configuration: Sendable, Hashable {
         /// Links per node (hnswlib's M). Default 16.
         public var m: Int
-        /// Candidate list size while building. Default 100: on 384-d clustered
-        /// vectors it builds in half the time of 200 with the same recall@1
-        /// (1.000 at 20k and 100k vectors with `efSearch` 64; `llm-cache bench semantic`).
+        /// Candidate list size while building. Default 100, which builds faster
+        /// than 200 with the same recall (docs/SEMANTIC.md, "Exact or
+        /// approximate search").
         public var efConstruction: Int
-        /// Candidate list size while searching (at least k). Default 64: recall@1
-        /// 1.000 at 100k vectors, where 32 gives 0.992 and 16 gives 0.95.
+        /// Candidate list size while searching (at least k). Default 64, the
+        /// smallest measured that finds the true nearest neighbour every time on
+        /// 100k clustered 384-d vectors (docs/SEMANTIC.md, "Exact or approximate
+        /// search").
         public var efSearch: Int
         /// Whether the candidate list grows with the index: `efSearch` doubles
         /// for every tenfold growth past 100,000 vectors (128 at 1M), checked
-        /// every 1,024 adds or removes. Default `true`. Measured on 1M
-        /// clustered 384-d vectors (`llm-cache bench semantic`, 2026-11-27):
-        /// recall@1 0.916 with 64 and 0.986 with 128, at a median search of
-        /// 0.45 and 0.80 ms.
+        /// every 1,024 adds or removes. Default `true`, because at 1M vectors a
+        /// fixed 64 misses the nearest neighbour too often (docs/SEMANTIC.md,
+        /// "Exact or approximate search").
         public var efSearchGrowsWithSize: Bool
         /// Initial capacity; doubles when reached. Default 1024.
         public var initialCapacity: Int

@@ -29,9 +29,9 @@ struct FrequencySketch {
     /// Every counter's low bit: counts odd counters, whose halving loses 1/2.
     private static let oneMask: UInt64 = 0x1111_1111_1111_1111
     /// Sample periods a long-term count lasts for each one a recent count does.
-    /// Replaying the standard traces, 16 did as well as 64 on the stationary
-    /// ones (4 up to 0.4 points worse) and better on the one whose popular keys
-    /// change (64 up to 0.4 points worse).
+    /// 16: as good as 64 on traces whose popularity stands still, better where
+    /// it moves, and better than 4 where it stands still (docs/MEMORY_STORE.md,
+    /// "A second, longer memory"; the replays are in docs/benchmarks/log.md).
     private static let longTermPeriods = 16
 
     /// The counters, in pairs of 64-byte blocks (recent, then long-term), with

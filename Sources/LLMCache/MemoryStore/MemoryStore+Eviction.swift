@@ -196,11 +196,10 @@ extension MemoryStore.ShardState {
     ///
     /// Most comparisons are between keys used about once a sample period, whose
     /// recent counts differ by chance: one use more says little. Letting the
-    /// long-term counts decide those raised every stationary row of the standard
-    /// traces (scanmix at 10,000 entries 0.3837 → 0.3924, zipf08 0.3293 →
-    /// 0.3385) and the one whose popular keys change at 1,000 and 10,000
-    /// entries. Going by the long-term counts first instead costs that trace up
-    /// to 5 points (docs/MEMORY_STORE.md).
+    /// long-term counts decide those raised the hit ratio of every standard
+    /// trace and put the scan-mixed trace over its target; going by the
+    /// long-term counts first instead loses where popularity moves
+    /// (docs/MEMORY_STORE.md, "A second, longer memory").
     private mutating func admit(_ candidate: Int32, over victim: Int32) -> Bool {
         let candidateFrequency = sketch.frequency(nodes[Int(candidate)].entry.key.spread)
         let victimFrequency = sketch.frequency(nodes[Int(victim)].entry.key.spread)

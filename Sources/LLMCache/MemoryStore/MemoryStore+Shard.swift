@@ -170,9 +170,8 @@ extension MemoryStore {
         /// order, before it decides anything.
         ///
         /// Not an `Array`: a hit then writes no array header, one cache line
-        /// fewer for two threads to pass between them (two threads at 10,000
-        /// keys: 10.4 M hits/s with an array, 11.9 M without; one thread 3%
-        /// slower, 11.5 M against 11.1 M).
+        /// fewer for two threads to pass between them (docs/MEMORY_STORE.md,
+        /// "Two threads").
         var pendingHits = PendingHitBuffer()
 
         var weight = 0

@@ -6,12 +6,12 @@ import Synchronization
 ///
 /// Values at or above ``threshold`` bytes are compressed when that makes them
 /// smaller; others are stored as they are. zstd (Debian's libzstd) was chosen
-/// over zlib (compress-nio's codec) by measurement on chat-completion bodies of
-/// 1.4–15 KB: zlib level 6 stores them 2–5 % smaller, but zstd level 3
-/// compresses them 6–10 times faster and decompresses them 1.6–1.8 times
-/// faster, and every hit pays the decompression (figures in
-/// docs/BENCHMARKS.md). Thread-safe: each call borrows a zstd context from a
-/// small shared pool, since making a fresh one costs more than decoding a few KiB.
+/// over zlib (compress-nio's codec) because every hit pays the decompression:
+/// on chat-completion bodies zlib stores slightly less, but zstd writes and
+/// reads them faster (docs/ARCHITECTURE.md, "Compression"; the measurement is
+/// in docs/benchmarks/log.md). Thread-safe: each call borrows a zstd context
+/// from a small shared pool, since making a fresh one costs more than decoding
+/// a few KiB.
 public struct Compression: Sendable, Hashable {
     /// Values of at least this many bytes are compressed. Default 1024 (1 KiB).
     public var threshold: Int
@@ -50,9 +50,10 @@ public struct Compression: Sendable, Hashable {
     ///
     /// A stored value lives as long as its entry and is charged to the store's
     /// budget by its count, so it must not hold more. `Data(count:)` allocates
-    /// about 27% more than asked and keeps all of it when `count` is lowered: a
-    /// 1,000-byte compression of 8 KiB held 10.4 KB of heap that way, ten times
-    /// what the store counted. The buffer is shrunk in place instead.
+    /// more than asked and keeps all of it when `count` is lowered, so a value
+    /// compressed into a worst-case buffer held many times what the store
+    /// counted (docs/ARCHITECTURE.md, "Compression"). The buffer is shrunk in
+    /// place instead.
     static func exactData(capacity: Int, _ fill: (UnsafeMutableRawPointer) -> Int) -> (data: Data?, result: Int) {
         guard let buffer = malloc(max(capacity, 1)) else { return (nil, 0) }
         let written = fill(buffer)
@@ -94,9 +95,8 @@ public struct Compression: Sendable, Hashable {
 
 /// zstd contexts kept for reuse. `ZSTD_compress` and `ZSTD_decompress` make and
 /// free a context of over 100 KB on every call, which costs more than the work
-/// for the values a cache holds: decompressing 1 KiB took 8.5 µs that way and
-/// 0.45 µs with a reused context, compressing it 10.9 µs and 1.0 µs (measured
-/// on the benchmark machine). A context serves one call at a time: calls
+/// for the values a cache holds, many times over for a value of 1 KiB
+/// (docs/benchmarks/log.md, 2026-11-27). A context serves one call at a time: calls
 /// borrow one under a lock and give it back; at most ``kept`` idle ones are
 /// kept of each kind.
 final class ZstdContexts: Sendable {

@@ -313,7 +313,8 @@ struct MemoryBench: AsyncParsableCommand {
     /// were compressed as the `LLMCache` facade stores them (8 KiB chat
     /// completions, distinct per entry), beyond the compressed bytes the store
     /// charges to its budget. It would show a compressed value that keeps its
-    /// compression buffer: it read about 10,000 bytes when values did.
+    /// compression buffer, as values once did (docs/benchmarks/log.md,
+    /// 2026-11-27 11:20Z).
     func measureOverhead(into report: inout BenchReport) {
         let now = SystemCacheClock().now()
         // Each value a copy of bytes, as the proxy makes them from a response:
