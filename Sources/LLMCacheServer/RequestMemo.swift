@@ -10,7 +10,8 @@ import Synchronization
 /// A hit is by definition a repeat, and repeats usually come byte for byte
 /// from the same client code; for them the proxy skips parsing and
 /// canonicalising the body and the two SHA-256 passes (credentials and key),
-/// which made up about a tenth of a hit's CPU time. All three are pure
+/// the largest part of the route handler's work (docs/PROXY.md, "Where a
+/// hit's time goes"). All three are pure
 /// functions of the body bytes and the credential headers, so an entry that
 /// matches both exactly is always right: nothing ever has to be invalidated.
 /// Only bodies that parsed are kept; route checks and `Cache-Control`-style

@@ -18,10 +18,10 @@ public final class SemanticCache: Sendable {
     /// Settings. Every default is stated on its property.
     public struct Configuration: Sendable {
         /// The least cosine similarity a candidate needs. Default 0.85, chosen
-        /// with the default verifiers on the development data (docs/SEMANTIC.md):
-        /// 0.05 false positives on hard minimal pairs, and with the standard
-        /// ``Ambiguity`` rule 0.63 precision and 0.48 recall as a cache on
-        /// Quora question pairs.
+        /// with the default verifiers and ambiguity rule on the development
+        /// data, where it meets the targets for false positives on hard minimal
+        /// pairs and for precision and recall as a cache on Quora pairs
+        /// (docs/SEMANTIC.md, "Why these defaults").
         public var threshold: Float
         /// How many of the most similar texts are tried. Default 5.
         public var candidates: Int
@@ -34,12 +34,9 @@ public final class SemanticCache: Sendable {
         public var ambiguity: Ambiguity
         /// A scope switches from exact to approximate search past this many
         /// vectors, when an approximate index is available. Default 4096, where
-        /// the two cost the same (`llm-cache bench semantic`, 384-d vectors, k 5,
-        /// `HNSWIndex` defaults, 2-vCPU EPYC): exact float32 search takes 0.16 ms
-        /// at 4k against HNSW's 0.21 ms, then 2.0 ms against 0.64 ms at 8k and
-        /// 46 ms against 0.50 ms at 32k; the crossing measured 4,131 and 4,260 in
-        /// two runs. Below it exact search is also exact; past it its time grows
-        /// with the scope while HNSW's barely moves (docs/SEMANTIC.md).
+        /// exact and approximate search cost the same on 384-d vectors; below
+        /// it exact search is also exact, past it its time grows with the scope
+        /// while HNSW's barely moves (docs/SEMANTIC.md, "Exact or approximate search").
         public var approximateSearchThreshold: Int
 
         public init(
@@ -84,11 +81,9 @@ public final class SemanticCache: Sendable {
             self.decisiveSimilarity = decisiveSimilarity
         }
 
-        /// Margin 0.04, decisive at 0.95. On the Quora development pairs in
-        /// cache mode at threshold 0.85, with the standard verifiers: precision
-        /// 0.633 and recall 0.484, against 0.583 and 0.510 without the rule and
-        /// 0.617 and 0.438 for raising the threshold to 0.88 instead
-        /// (docs/SEMANTIC.md).
+        /// Margin 0.04, decisive at 0.95: on the Quora development pairs this
+        /// buys precision at a better price in recall than a higher threshold
+        /// (docs/SEMANTIC.md, "Ambiguity: two close candidates are a miss").
         public static let standard = Ambiguity(margin: 0.04, decisiveSimilarity: 0.95)
         /// Serves the best verified candidate however close the next one is.
         public static let off = Ambiguity(margin: 0, decisiveSimilarity: -1)
