@@ -81,6 +81,28 @@ result "curl /metrics" $? "$(head -c 300 <<<"$metrics")"
 
 [ "$(curl -s "$proxy/healthz")" = '{"status":"ok"}' ]; result "curl healthz" $? ""
 
+# The sampling policy through `llm-cache serve`, counted at the upstream.
+upstream_chats() { curl -s "$upstream/fake/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["chat"])'; }
+sample_cache() { curl -s -D - -o /dev/null "${auth[@]}" -d "$2" "$1/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip'; }
+start "$work/proxy-variants" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/variants.sqlite" --semantic off --sampling variants:2 || exit 1
+proxy_variants="$url"
+hot='{"model":"gpt-4o-mini","temperature":0.9,"messages":[{"role":"user","content":"tell me a story"}]}'
+before="$(upstream_chats)"
+sequence="$(sample_cache "$proxy_variants" "$hot")/$(sample_cache "$proxy_variants" "$hot")/$(sample_cache "$proxy_variants" "$hot")/$(sample_cache "$proxy_variants" "$hot")"
+calls=$(( $(upstream_chats) - before ))
+[ "$sequence" = "MISS/MISS/HIT/HIT" ] && [ "$calls" = 2 ]
+result "--sampling variants:2: four sampled requests, two upstream calls, then hits" $? "got $sequence with $calls upstream calls"
+LLMCACHE_SAMPLING=skip-above:0.5 start "$work/proxy-skip" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/skip.sqlite" --semantic off || exit 1
+proxy_skip="$url"
+cool='{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"user","content":"tell me a story"}]}'
+before="$(upstream_chats)"
+sequence="$(sample_cache "$proxy_skip" "$hot")/$(sample_cache "$proxy_skip" "$hot")/$(sample_cache "$proxy_skip" "$cool")/$(sample_cache "$proxy_skip" "$cool")"
+calls=$(( $(upstream_chats) - before ))
+[ "$sequence" = "BYPASS/BYPASS/MISS/HIT" ] && [ "$calls" = 3 ]
+result "LLMCACHE_SAMPLING=skip-above:0.5: hot requests bypass, cool ones are cached" $? "got $sequence with $calls upstream calls"
+bad="$("$bin" serve --sampling variants:zero 2>&1 >/dev/null)"
+grep -q "variants:N" <<<"$bad"; result "--sampling with a bad value says what is accepted" $? "$bad"
+
 # Two proxies sharing one real redis-server (--redis): what one stores the other
 # serves, and an invalidation through one reaches the other's memory tier.
 redis_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
