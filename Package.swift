@@ -164,6 +164,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "LLMCacheOpenAITests",
+            dependencies: [
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheFakeUpstream",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
                 "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
