@@ -155,7 +155,9 @@ public final class OpenAIClient: Sendable {
 
     /// POSTs a streaming request and yields the data of each server-sent event
     /// as it arrives, `[DONE]` excluded. Ends normally only after `[DONE]`;
-    /// otherwise throws ``OpenAIError/Code/incompleteStream``. Cancelling the
+    /// otherwise (an error event, an end or a broken connection before
+    /// `[DONE]`) throws ``OpenAIError/Code/incompleteStream``, or
+    /// ``OpenAIError/Code/timeout`` past the time limit. Cancelling the
     /// consuming task closes the connection.
     public func stream(_ path: String, body: [UInt8]) -> AsyncThrowingStream<[UInt8], any Error> {
         let (events, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
@@ -167,17 +169,24 @@ public final class OpenAIClient: Sendable {
                     throw OpenAIError.upstream(status: Int(response.status.code), body: Array(answer.readableBytesView))
                 }
                 var parser = SSEParser()
-                for try await buffer in response.body {
-                    for event in parser.feed(buffer.readableBytesView) {
-                        if event == SSEParser.doneMarker {
-                            continuation.finish()
-                            return
+                do {
+                    for try await buffer in response.body {
+                        for event in parser.feed(buffer.readableBytesView) {
+                            if event == SSEParser.doneMarker {
+                                continuation.finish()
+                                return
+                            }
+                            if let error = (try? JSONValue(parsing: event))?["error"] {
+                                throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
+                            }
+                            continuation.yield(event)
                         }
-                        if let error = (try? JSONValue(parsing: event))?["error"] {
-                            throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
-                        }
-                        continuation.yield(event)
                     }
+                } catch {
+                    // A connection that breaks once the answer has begun cuts the
+                    // stream short: the same case for callers as a stream without [DONE].
+                    guard let failure = Self.classify(error) as? OpenAIError, failure.code == .transport else { throw error }
+                    throw OpenAIError(.incompleteStream, "the stream broke off before [DONE] (\(error)): the provider or the connection stopped early; retry the call")
                 }
                 throw OpenAIError(.incompleteStream, "the stream ended without [DONE]: the provider or the connection stopped early; retry the call")
             } catch {

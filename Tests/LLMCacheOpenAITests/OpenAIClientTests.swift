@@ -215,6 +215,16 @@ import Testing
         }
     }
 
+    @Test func aStreamCutOffMidwayIsIncomplete() async throws {
+        try await Upstream.run { upstream in
+            try await upstream.withClient(headers: ["X-Fake-Fail-After": "3"]) { client in
+                let (chunks, error) = await collect(client.chatCompletionStream(OpenAIClientTests.question))
+                #expect(chunks.count == 3)
+                #expect((error as? OpenAIError)?.code == .incompleteStream)
+            }
+        }
+    }
+
     @Test func aRefusedStreamThrowsTheStatusAndYieldsNothing() async throws {
         try await Upstream.run { upstream in
             try await upstream.withClient(headers: ["X-Fake-Status": "429"]) { client in
