@@ -3,14 +3,20 @@ import Testing
 
 @Suite struct SSEParserTests {
     /// A captured stream as OpenAI sends it, with a non-ASCII delta so that
-    /// splits can fall inside a multi-byte character.
+    /// splits can fall inside a multi-byte character, and a chunk spread over
+    /// several `data:` lines, as a server that pretty-prints its JSON sends it.
     static let payloads = Captured.textStream.prefix(3) + [
         #"{"id":"chatcmpl-BLUaw0l9Ye1ZlY0cTbpXv7q6Rw2gH","object":"chat.completion.chunk","created":1744460000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":{"content":" ¡Hola, café! 👋"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+        "{\n  \"id\": \"chatcmpl-BLUaw0l9Ye1ZlY0cTbpXv7q6Rw2gH\",\n  \"object\": \"chat.completion.chunk\",\n  \"choices\": [{\"index\": 0, \"delta\": {\"content\": \" there\"}}]\n}",
     ] + Captured.textStream.suffix(2)
 
+    /// The payloads on the wire: each line of a payload its own `data:` line.
     static func wire(_ payloads: some Sequence<String>, newline: String = "\n") -> [UInt8] {
         var text = ""
-        for payload in payloads { text += "data: \(payload)\(newline)\(newline)" }
+        for payload in payloads {
+            for line in payload.split(separator: "\n", omittingEmptySubsequences: false) { text += "data: \(line)\(newline)" }
+            text += newline
+        }
         text += "data: [DONE]\(newline)\(newline)"
         return Array(text.utf8)
     }
