@@ -24,6 +24,8 @@ import Synchronization
 /// `X-Fake-No-Done: 1` ends a stream cleanly without `[DONE]`;
 /// `X-Fake-Hold: name` pauses a stream after its first event until
 /// ``release(_:)`` is called with that name.
+/// Tests can also queue exact answers and read back what was sent: see
+/// ``enqueue(_:for:)`` and ``recordsRequests`` (FakeUpstream+Scripting.swift).
 ///
 /// A ServiceLifecycle `Service`. Thread-safe.
 public final class FakeUpstream: Service {
@@ -55,6 +57,7 @@ public final class FakeUpstream: Service {
     let counts = Mutex(Counts())
     let samples = Atomic<Int>(0)
     let holds = Mutex<(released: Set<String>, waiting: [String: [CheckedContinuation<Void, Never>]])>(([], [:]))
+    let script = Mutex(Script())
 
     /// - Parameters:
     ///   - delay: time before each answer (the model "thinking"). Default none.
@@ -96,6 +99,8 @@ public final class FakeUpstream: Service {
 
     public func run() async throws {
         let router = Router()
+        // First, so that it runs before every route added below.
+        router.add(middleware: ScriptMiddleware(upstream: self))
         router.post("/v1/chat/completions") { request, _ in try await self.chat(request) }
         router.post("/v1/completions") { request, _ in try await self.completion(request) }
         router.post("/v1/embeddings") { request, _ in try await self.embeddings(request) }

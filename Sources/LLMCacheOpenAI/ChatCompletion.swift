@@ -1,7 +1,7 @@
 /// The body of `POST /v1/chat/completions`.
 ///
 /// Optional fields left `nil` are not sent, so the provider applies its own
-/// defaults. Fields this type does not model can be sent through ``extra``.
+/// defaults. Fields this type does not model are sent and kept through ``extra``.
 /// A value type; safe to share across tasks.
 public struct ChatCompletionRequest: Hashable, Sendable, Codable {
     /// The model, e.g. `gpt-4o-mini`.
@@ -39,6 +39,12 @@ public struct ChatCompletionRequest: Hashable, Sendable, Codable {
     public var responseFormat: OpenAIJSON?
     /// An end-user identifier (not part of cache keys).
     public var user: String?
+    /// Members this type does not model, sent as they are (e.g.
+    /// `"parallel_tool_calls": false`, `"reasoning_effort": "low"`,
+    /// `"logit_bias": {...}`) and kept when a request is decoded, so a
+    /// request passes through unchanged. A name this type models is ignored
+    /// here: set its property. Default empty.
+    public var extra: [String: OpenAIJSON]
 
     public init(
         model: String,
@@ -57,7 +63,8 @@ public struct ChatCompletionRequest: Hashable, Sendable, Codable {
         tools: [Tool]? = nil,
         toolChoice: OpenAIJSON? = nil,
         responseFormat: OpenAIJSON? = nil,
-        user: String? = nil
+        user: String? = nil,
+        extra: [String: OpenAIJSON] = [:]
     ) {
         self.model = model
         self.messages = messages
@@ -76,9 +83,10 @@ public struct ChatCompletionRequest: Hashable, Sendable, Codable {
         self.toolChoice = toolChoice
         self.responseFormat = responseFormat
         self.user = user
+        self.extra = extra
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case model, messages, temperature, n, stream, stop, seed, tools, user
         case topP = "top_p"
         case streamOptions = "stream_options"
@@ -88,6 +96,50 @@ public struct ChatCompletionRequest: Hashable, Sendable, Codable {
         case frequencyPenalty = "frequency_penalty"
         case toolChoice = "tool_choice"
         case responseFormat = "response_format"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decode(String.self, forKey: .model)
+        messages = try container.decode([ChatMessage].self, forKey: .messages)
+        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
+        topP = try container.decodeIfPresent(Double.self, forKey: .topP)
+        n = try container.decodeIfPresent(Int.self, forKey: .n)
+        stream = try container.decodeIfPresent(Bool.self, forKey: .stream)
+        streamOptions = try container.decodeIfPresent(OpenAIJSON.self, forKey: .streamOptions)
+        stop = try container.decodeIfPresent([String].self, forKey: .stop)
+        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        maxCompletionTokens = try container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        presencePenalty = try container.decodeIfPresent(Double.self, forKey: .presencePenalty)
+        frequencyPenalty = try container.decodeIfPresent(Double.self, forKey: .frequencyPenalty)
+        seed = try container.decodeIfPresent(Int.self, forKey: .seed)
+        tools = try container.decodeIfPresent([Tool].self, forKey: .tools)
+        toolChoice = try container.decodeIfPresent(OpenAIJSON.self, forKey: .toolChoice)
+        responseFormat = try container.decodeIfPresent(OpenAIJSON.self, forKey: .responseFormat)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        extra = try OpenAIJSON.members(of: decoder, except: CodingKeys.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(model, forKey: .model)
+        try container.encode(messages, forKey: .messages)
+        try container.encodeIfPresent(temperature, forKey: .temperature)
+        try container.encodeIfPresent(topP, forKey: .topP)
+        try container.encodeIfPresent(n, forKey: .n)
+        try container.encodeIfPresent(stream, forKey: .stream)
+        try container.encodeIfPresent(streamOptions, forKey: .streamOptions)
+        try container.encodeIfPresent(stop, forKey: .stop)
+        try container.encodeIfPresent(maxTokens, forKey: .maxTokens)
+        try container.encodeIfPresent(maxCompletionTokens, forKey: .maxCompletionTokens)
+        try container.encodeIfPresent(presencePenalty, forKey: .presencePenalty)
+        try container.encodeIfPresent(frequencyPenalty, forKey: .frequencyPenalty)
+        try container.encodeIfPresent(seed, forKey: .seed)
+        try container.encodeIfPresent(tools, forKey: .tools)
+        try container.encodeIfPresent(toolChoice, forKey: .toolChoice)
+        try container.encodeIfPresent(responseFormat, forKey: .responseFormat)
+        try container.encodeIfPresent(user, forKey: .user)
+        try OpenAIJSON.encode(extra, to: encoder, except: CodingKeys.self)
     }
 }
 
@@ -183,17 +235,23 @@ public struct ContentPart: Hashable, Sendable, Codable {
         }
     }
 
-    /// `text`, `image_url`, `input_audio`, ...
+    /// `text`, `image_url`, `input_audio`, `file`, ...
     public var type: String
     /// The text of a `text` part.
     public var text: String?
     /// The image of an `image_url` part.
     public var imageURL: ImageURL?
+    /// The members of other kinds of part, kept as they are: an
+    /// `input_audio` part's `{"input_audio": {"data": ..., "format": "wav"}}`,
+    /// a `file` part's `{"file": {...}}`. A name this type models is ignored
+    /// here. Default empty.
+    public var extra: [String: OpenAIJSON]
 
-    public init(type: String, text: String? = nil, imageURL: ImageURL? = nil) {
+    public init(type: String, text: String? = nil, imageURL: ImageURL? = nil, extra: [String: OpenAIJSON] = [:]) {
         self.type = type
         self.text = text
         self.imageURL = imageURL
+        self.extra = extra
     }
 
     /// A text part.
@@ -203,9 +261,25 @@ public struct ContentPart: Hashable, Sendable, Codable {
         ContentPart(type: "image_url", imageURL: ImageURL(url: url, detail: detail))
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case type, text
         case imageURL = "image_url"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        text = try container.decodeIfPresent(String.self, forKey: .text)
+        imageURL = try container.decodeIfPresent(ImageURL.self, forKey: .imageURL)
+        extra = try OpenAIJSON.members(of: decoder, except: CodingKeys.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encodeIfPresent(text, forKey: .text)
+        try container.encodeIfPresent(imageURL, forKey: .imageURL)
+        try OpenAIJSON.encode(extra, to: encoder, except: CodingKeys.self)
     }
 }
 

@@ -141,14 +141,23 @@ public final class OpenAIClient: Sendable {
     /// answer's bytes unchanged. Throws ``OpenAIError`` with the status and
     /// body for non-2xx answers.
     public func post(_ path: String, body: [UInt8]) async throws -> [UInt8] {
-        let (status, _, answer) = try await send(.POST, path: path, body: body)
+        try await post(path, body: body, timeout: configuration.timeouts.request)
+    }
+
+    /// ``post(_:body:)`` under its own time limit instead of
+    /// ``Configuration/Timeouts/request``: an embedding on a cache lookup's
+    /// path cannot wait as long as a long generation may.
+    func post(_ path: String, body: [UInt8], timeout: Duration) async throws -> [UInt8] {
+        let (status, _, answer) = try await send(.POST, path: path, body: body, timeout: timeout)
         guard (200..<300).contains(status) else { throw OpenAIError.upstream(status: status, body: answer) }
         return answer
     }
 
     /// POSTs a streaming request and yields the data of each server-sent event
     /// as it arrives, `[DONE]` excluded. Ends normally only after `[DONE]`;
-    /// otherwise throws ``OpenAIError/Code/incompleteStream``. Cancelling the
+    /// otherwise (an error event, an end or a broken connection before
+    /// `[DONE]`) throws ``OpenAIError/Code/incompleteStream``, or
+    /// ``OpenAIError/Code/timeout`` past the time limit. Cancelling the
     /// consuming task closes the connection.
     public func stream(_ path: String, body: [UInt8]) -> AsyncThrowingStream<[UInt8], any Error> {
         let (events, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
@@ -160,17 +169,21 @@ public final class OpenAIClient: Sendable {
                     throw OpenAIError.upstream(status: Int(response.status.code), body: Array(answer.readableBytesView))
                 }
                 var parser = SSEParser()
-                for try await buffer in response.body {
-                    for event in parser.feed(buffer.readableBytesView) {
-                        if event == SSEParser.doneMarker {
-                            continuation.finish()
-                            return
+                do {
+                    for try await buffer in response.body {
+                        for event in parser.feed(buffer.readableBytesView) {
+                            if event == SSEParser.doneMarker {
+                                continuation.finish()
+                                return
+                            }
+                            if let error = (try? JSONValue(parsing: event))?["error"] {
+                                throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
+                            }
+                            continuation.yield(event)
                         }
-                        if let error = (try? JSONValue(parsing: event))?["error"] {
-                            throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
-                        }
-                        continuation.yield(event)
                     }
+                } catch {
+                    throw Self.classifyStreamError(error)
                 }
                 throw OpenAIError(.incompleteStream, "the stream ended without [DONE]: the provider or the connection stopped early; retry the call")
             } catch {
@@ -183,9 +196,9 @@ public final class OpenAIClient: Sendable {
 
     // MARK: - Plumbing
 
-    func send(_ method: HTTPMethod, path: String, body: [UInt8]?) async throws -> (Int, HTTPHeaders, [UInt8]) {
+    func send(_ method: HTTPMethod, path: String, body: [UInt8]?, timeout: Duration? = nil) async throws -> (Int, HTTPHeaders, [UInt8]) {
         do {
-            let response = try await httpClient.execute(makeRequest(method, path: path, body: body), deadline: deadline(), logger: logger)
+            let response = try await httpClient.execute(makeRequest(method, path: path, body: body), deadline: deadline(timeout), logger: logger)
             let answer = try await response.body.collect(upTo: configuration.maximumResponseBytes)
             return (Int(response.status.code), response.headers, Array(answer.readableBytesView))
         } catch {
@@ -193,10 +206,15 @@ public final class OpenAIClient: Sendable {
         }
     }
 
-    func makeRequest(_ method: HTTPMethod, path: String, body: [UInt8]?) -> HTTPClientRequest {
+    /// The URL of `path`, relative to the base URL.
+    func url(_ path: String) -> String {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        var request = HTTPClientRequest(url: base + "/" + path)
+        return base + "/" + path
+    }
+
+    func makeRequest(_ method: HTTPMethod, path: String, body: [UInt8]?) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url(path))
         request.method = method
         if let apiKey = configuration.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         if let organization = configuration.organization { request.headers.add(name: "OpenAI-Organization", value: organization) }
@@ -208,8 +226,8 @@ public final class OpenAIClient: Sendable {
         return request
     }
 
-    func deadline() -> NIODeadline {
-        .now() + .nanoseconds(configuration.timeouts.request.nanoseconds)
+    func deadline(_ timeout: Duration? = nil) -> NIODeadline {
+        .now() + .nanoseconds((timeout ?? configuration.timeouts.request).nanoseconds)
     }
 
     static func classify(_ error: any Error) -> any Error {

@@ -28,7 +28,7 @@ public struct OpenAIJSON: Hashable, Sendable, Codable, ExpressibleByStringLitera
         self.value = .object(Dictionary(elements.map { ($0.0, $0.1.value) }, uniquingKeysWith: { _, last in last }))
     }
 
-    private struct MemberKey: CodingKey {
+    fileprivate struct MemberKey: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
@@ -84,6 +84,31 @@ public struct OpenAIJSON: Hashable, Sendable, Codable, ExpressibleByStringLitera
         case .object(let members):
             var object = encoder.container(keyedBy: MemberKey.self)
             for (name, member) in members { try object.encode(OpenAIJSON(member), forKey: MemberKey(stringValue: name)) }
+        }
+    }
+}
+
+extension OpenAIJSON {
+    /// The members of the object `decoder` holds whose names are not keys of
+    /// `Known`: what a wire type does not model, so it can keep them.
+    static func members<Known: CodingKey & CaseIterable>(of decoder: any Decoder, except _: Known.Type) throws -> [String: OpenAIJSON] {
+        let known = Set(Known.allCases.map(\.stringValue))
+        let object = try decoder.container(keyedBy: MemberKey.self)
+        var members: [String: OpenAIJSON] = [:]
+        for key in object.allKeys where !known.contains(key.stringValue) {
+            members[key.stringValue] = try object.decode(OpenAIJSON.self, forKey: key)
+        }
+        return members
+    }
+
+    /// Adds `members` to the object `encoder` is writing, except those named
+    /// like keys of `Known`: the modeled property is the one that counts.
+    static func encode<Known: CodingKey & CaseIterable>(_ members: [String: OpenAIJSON], to encoder: any Encoder, except _: Known.Type) throws {
+        guard !members.isEmpty else { return }
+        let known = Set(Known.allCases.map(\.stringValue))
+        var object = encoder.container(keyedBy: MemberKey.self)
+        for (name, member) in members where !known.contains(name) {
+            try object.encode(member, forKey: MemberKey(stringValue: name))
         }
     }
 }

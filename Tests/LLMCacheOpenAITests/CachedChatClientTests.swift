@@ -123,4 +123,19 @@ struct CachedChatClientTests {
             #expect(try await cached.cache.store.statistics().entries == 1)
         }
     }
+
+    @Test("a connection cut mid-stream throws incompleteStream, and is not cached", arguments: ["X-Fake-Fail-After", "X-Fake-No-Done"])
+    func cutStream(header: String) async throws {
+        try await Self.run { cached, _ in
+            let client = OpenAIClient(configuration: .init(baseURL: cached.client.configuration.baseURL, headers: [header: "3"]))
+            let cut = CachedChatClient(client: client, cache: cached.cache)
+            await #expect {
+                _ = try await Self.collect(cut.chatCompletionStream(Self.request("cut short")))
+            } throws: { error in
+                (error as? OpenAIError)?.code == .incompleteStream
+            }
+            #expect(try await cached.cache.store.statistics().entries == 0)
+            try await client.shutdown()
+        }
+    }
 }
