@@ -48,6 +48,8 @@ public final class CachedChatClient: Sendable {
     public func chatCompletion(_ request: ChatCompletionRequest, options: LLMCache.Options = .init()) async throws -> Cached<ChatCompletion> {
         var request = request
         request.stream = nil
+        // Providers refuse stream_options without stream: true.
+        request.streamOptions = nil
         return try await cached(ChatCompletion.self, path: "chat/completions", body: try OpenAIClient.encode(request), options: options)
     }
 

@@ -102,6 +102,8 @@ public final class OpenAIClient: Sendable {
     public func chatCompletion(_ request: ChatCompletionRequest) async throws -> ChatCompletion {
         var request = request
         request.stream = nil
+        // Providers refuse stream_options without stream: true.
+        request.streamOptions = nil
         return try Self.decode(ChatCompletion.self, from: try await post("chat/completions", body: try Self.encode(request)))
     }
 
