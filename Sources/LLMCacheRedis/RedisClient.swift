@@ -29,7 +29,7 @@ public final class RedisClient: Sendable, Service {
     public let configuration: Configuration
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext?
-    private let pool: RedisConnectionPool
+    private let pool: RedisConnectionPool<RedisConnection>
     private let breaker: Mutex<CircuitBreakerState>
     /// True while the breaker is closed with no failures counted: the common
     /// case skips the breaker's lock and clock entirely.
@@ -74,9 +74,7 @@ public final class RedisClient: Sendable, Service {
         pool = RedisConnectionPool(
             size: configuration.pool.size,
             leasedLimit: configuration.pool.leasedConnections,
-            acquireTimeout: configuration.timeouts.acquire,
-            // Opening includes the AUTH/SELECT handshake: allow it a command timeout too.
-            connectTimeout: configuration.timeouts.connect + configuration.timeouts.command
+            acquireTimeout: configuration.timeouts.acquire
         ) { [configuration, logger] onClose throws(RedisError) in
             let box = ConnectionBox()
             let connection = try await RedisConnection.connect(
@@ -88,9 +86,9 @@ public final class RedisClient: Sendable, Service {
                     if let connection = box.connection { onClose(connection) }
                 }
             )
+            // One that closes before this line is not reported here; the pool
+            // checks that a connection is still open when it adds it.
             box.connection = connection
-            // The connection may have died between connecting and being boxed.
-            if !connection.isActive { onClose(connection) }
             return connection
         }
     }

@@ -1,30 +1,61 @@
 import NIOCore
 import Synchronization
 
+/// What the pool needs of a connection. ``RedisConnection`` in the client;
+/// a stand-in in the pool's tests, so every hand-over can be driven step by step.
+protocol PoolableConnection: AnyObject, Sendable {
+    /// Whether the connection is open.
+    var isActive: Bool { get }
+    /// Commands written and not answered yet: new commands go to the least loaded.
+    var load: Int { get }
+    /// Where the connection goes, for error messages.
+    var endpoint: String { get }
+    func close() async
+}
+
+extension RedisConnection: PoolableConnection {
+    var load: Int { inFlight.value }
+}
+
 /// The client's connections: up to `size` shared connections that pipeline
 /// every caller's commands, and up to `leasedLimit` connections leased to one
 /// caller at a time (for MULTI/EXEC, WATCH and blocking commands, which must
 /// not interleave with other callers' commands).
 ///
+/// A caller that finds no shared connection open waits for one being opened,
+/// and for nothing else: the opening either succeeds, and every such caller
+/// gets the new connection, or fails, and they get its error once no other
+/// opening is left that could serve them. The opening's own limits (the
+/// connect and handshake time-outs, which NIO enforces on the event loop)
+/// bound that wait; the pool arms no timer of its own for it. Such a timer runs
+/// on the same cooperative threads as the opening's hand-over, so on a busy
+/// machine it could fire first and fail a caller whose connection had in fact
+/// opened in a millisecond.
+///
+/// A caller waiting for a leased connection waits for another caller to give
+/// one back, which nothing else bounds: that wait ends after `acquireTimeout`.
+///
 /// Thread-safe: all state is behind one mutex, held only to pick or record a
 /// connection, never across I/O.
-final class RedisConnectionPool: Sendable {
+final class RedisConnectionPool<Connection: PoolableConnection>: Sendable {
+    typealias Open = @Sendable (_ onClose: @escaping @Sendable (Connection) -> Void) async throws(RedisError) -> Connection
+
     private struct Waiter {
         let id: Int
         let exclusive: Bool
-        let continuation: CheckedContinuation<RedisConnection, any Error>
+        let continuation: CheckedContinuation<Connection, any Error>
     }
 
     private struct State: ~Copyable {
-        var shared: [RedisConnection] = []
+        var shared: [Connection] = []
         var sharedConnecting = 0
-        var idleLeasable: [RedisConnection] = []
+        var idleLeasable: [Connection] = []
         var leasedOrConnecting = 0
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var isShutdown = false
 
-        enum LeasePick { case use(RedisConnection), open }
+        enum LeasePick { case use(Connection), open }
 
         /// Takes a lease slot if one is free: an idle leased connection still
         /// open, or room to open one. `nil` when the caller must wait.
@@ -41,46 +72,73 @@ final class RedisConnectionPool: Sendable {
             }
             return nil
         }
+
+        /// Removes and returns every caller waiting for a shared connection.
+        mutating func takeSharedWaiters() -> [Waiter] {
+            let taken = waiters.filter { !$0.exclusive }
+            waiters.removeAll { !$0.exclusive }
+            return taken
+        }
+
+        /// The shared waiters nothing can serve any more: no connection open and
+        /// none being opened. Empty while something still could.
+        mutating func takeStrandedSharedWaiters() -> [Waiter] {
+            guard shared.isEmpty, sharedConnecting == 0 else { return [] }
+            return takeSharedWaiters()
+        }
     }
 
     private let state = Mutex(State())
     private let size: Int
     private let leasedLimit: Int
     private let acquireTimeout: Duration
-    private let connectTimeout: Duration
-    private let open: @Sendable (_ onClose: @escaping @Sendable (RedisConnection) -> Void) async throws(RedisError) -> RedisConnection
+    private let open: Open
 
-    init(
-        size: Int,
-        leasedLimit: Int,
-        acquireTimeout: Duration,
-        connectTimeout: Duration,
-        open: @escaping @Sendable (_ onClose: @escaping @Sendable (RedisConnection) -> Void) async throws(RedisError) -> RedisConnection
-    ) {
+    /// - Parameters:
+    ///   - open: opens and sets up one connection, within its own time limits;
+    ///     it calls `onClose` when that connection closes.
+    init(size: Int, leasedLimit: Int, acquireTimeout: Duration, open: @escaping Open) {
         self.size = size
         self.leasedLimit = leasedLimit
         self.acquireTimeout = acquireTimeout
-        self.connectTimeout = connectTimeout
         self.open = open
+    }
+
+    private static var shutdownError: RedisError {
+        RedisError(.shutdown, "the Redis client was shut down; create a new one")
     }
 
     // MARK: Shared connections
 
     private enum SharedPick {
-        case use(RedisConnection, grow: Bool)
+        case use(Connection, grow: Bool)
         case wait(grow: Bool)
         case shutdown
     }
 
+    private enum OpeningOutcome {
+        /// It joined the pool; these waiters get it.
+        case joined([Waiter])
+        /// It closed before it could join; these waiters have nothing left to wait for.
+        case closedAtOnce([Waiter])
+        case shutdown
+    }
+
+    private enum LeasePick { case use(Connection), open, wait, shutdown }
+
+    private enum ReleaseStep { case give(Waiter, Connection), open(Waiter), closeIt(Connection), none }
+
+    private enum Registration { case waiting, waitingForNewShared, use(Connection), open, shutdown }
+
     /// A shared connection for one command: the least loaded open one. Opens
     /// another (up to the pool size) when every open one is busy.
-    func shared() async throws(RedisError) -> RedisConnection {
+    func shared() async throws(RedisError) -> Connection {
         let pick = state.withLock { state -> SharedPick in
             guard !state.isShutdown else { return .shutdown }
-            var best: RedisConnection?
+            var best: Connection?
             var bestLoad = Int.max
             for connection in state.shared {
-                let load = connection.inFlight.value
+                let load = connection.load
                 if load < bestLoad { best = connection; bestLoad = load }
                 if load == 0 { break }
             }
@@ -91,49 +149,56 @@ final class RedisConnectionPool: Sendable {
         }
         switch pick {
         case .shutdown:
-            throw RedisError(.shutdown, "the Redis client was shut down; create a new one")
+            throw Self.shutdownError
         case .use(let connection, let grow):
-            if grow { openShared(failWaitersOnError: false) }
+            if grow { openShared() }
             return connection
         case .wait(let grow):
-            if grow { openShared(failWaitersOnError: true) }
+            if grow { openShared() }
             return try await wait(exclusive: false)
         }
     }
 
-    private func openShared(failWaitersOnError: Bool) {
+    /// Opens a shared connection, for which `sharedConnecting` was counted.
+    private func openShared() {
         Task {
+            let connection: Connection
             do throws(RedisError) {
-                let connection = try await open { [weak self] closed in self?.sharedClosed(closed) }
-                let handOut = state.withLock { state -> [Waiter]? in
-                    state.sharedConnecting -= 1
-                    guard !state.isShutdown else { return nil }
-                    state.shared.append(connection)
-                    let served = state.waiters.filter { !$0.exclusive }
-                    state.waiters.removeAll { !$0.exclusive }
-                    return served
-                }
-                guard let handOut else {
-                    await connection.close()
-                    return
-                }
-                for waiter in handOut { waiter.continuation.resume(returning: connection) }
+                connection = try await open { [weak self] closed in self?.sharedClosed(closed) }
             } catch {
-                let failed = state.withLock { state -> [Waiter] in
+                let stranded = state.withLock { state in
                     state.sharedConnecting -= 1
                     // Waiters are failed only when nothing else could serve them,
                     // so one failed extra connection does not fail callers.
-                    guard state.shared.isEmpty, state.sharedConnecting == 0 else { return [] }
-                    let failed = state.waiters.filter { !$0.exclusive }
-                    state.waiters.removeAll { !$0.exclusive }
-                    return failed
+                    return state.takeStrandedSharedWaiters()
                 }
-                for waiter in failed { waiter.continuation.resume(throwing: error) }
+                for waiter in stranded { waiter.continuation.resume(throwing: error) }
+                return
+            }
+            let outcome = state.withLock { state -> OpeningOutcome in
+                state.sharedConnecting -= 1
+                guard !state.isShutdown else { return .shutdown }
+                // Checked under the lock: a connection that closed before this
+                // point found nothing to remove in `sharedClosed`, and would stay
+                // in the pool, dead, for good. One that closes after it is
+                // removed there, which waits for this lock.
+                guard connection.isActive else { return .closedAtOnce(state.takeStrandedSharedWaiters()) }
+                state.shared.append(connection)
+                return .joined(state.takeSharedWaiters())
+            }
+            switch outcome {
+            case .joined(let waiters):
+                for waiter in waiters { waiter.continuation.resume(returning: connection) }
+            case .closedAtOnce(let stranded):
+                let error = RedisError(.connectionClosed, "the connection to \(connection.endpoint) closed as soon as it was opened; check the server's log (maxclients, protected mode)")
+                for waiter in stranded { waiter.continuation.resume(throwing: error) }
+            case .shutdown:
+                await connection.close()
             }
         }
     }
 
-    private func sharedClosed(_ connection: RedisConnection) {
+    private func sharedClosed(_ connection: Connection) {
         state.withLock { state in
             state.shared.removeAll { $0 === connection }
         }
@@ -143,9 +208,8 @@ final class RedisConnectionPool: Sendable {
 
     /// A connection for the caller alone until ``release(_:)``; waits up to the
     /// acquire timeout when `leasedLimit` connections are already leased.
-    func lease() async throws(RedisError) -> RedisConnection {
-        enum Pick { case use(RedisConnection), open, wait, shutdown }
-        let pick = state.withLock { state -> Pick in
+    func lease() async throws(RedisError) -> Connection {
+        let pick = state.withLock { state -> LeasePick in
             guard !state.isShutdown else { return .shutdown }
             switch state.takeLease(limit: leasedLimit) {
             case .use(let connection): return .use(connection)
@@ -155,32 +219,36 @@ final class RedisConnectionPool: Sendable {
         }
         switch pick {
         case .shutdown:
-            throw RedisError(.shutdown, "the Redis client was shut down; create a new one")
+            throw Self.shutdownError
         case .use(let connection):
             return connection
         case .open:
-            do throws(RedisError) {
-                return try await open { _ in }
-            } catch {
-                releaseSlot(nil)
-                throw error
-            }
+            return try await openLeased()
         case .wait:
             return try await wait(exclusive: true)
         }
     }
 
+    /// Opens a connection for a lease slot already taken; gives the slot back if it cannot.
+    private func openLeased() async throws(RedisError) -> Connection {
+        do throws(RedisError) {
+            return try await open { _ in }
+        } catch {
+            releaseSlot(nil)
+            throw error
+        }
+    }
+
     /// Returns a leased connection; a waiting caller gets it next.
-    func release(_ connection: RedisConnection) {
+    func release(_ connection: Connection) {
         releaseSlot(connection.isActive ? connection : nil)
     }
 
-    private func releaseSlot(_ connection: RedisConnection?) {
-        enum Next { case give(Waiter, RedisConnection), open(Waiter), closeIt(RedisConnection), none }
-        let next = state.withLock { state -> Next in
+    private func releaseSlot(_ connection: Connection?) {
+        let next = state.withLock { state -> ReleaseStep in
             if state.isShutdown {
                 state.leasedOrConnecting -= 1
-                return connection.map(Next.closeIt) ?? .none
+                return connection.map(ReleaseStep.closeIt) ?? .none
             }
             if let index = state.waiters.firstIndex(where: \.exclusive) {
                 let waiter = state.waiters.remove(at: index)
@@ -198,10 +266,9 @@ final class RedisConnectionPool: Sendable {
         case .open(let waiter):
             Task {
                 do throws(RedisError) {
-                    waiter.continuation.resume(returning: try await open { _ in })
+                    waiter.continuation.resume(returning: try await openLeased())
                 } catch {
                     waiter.continuation.resume(throwing: error)
-                    releaseSlot(nil)
                 }
             }
         case .closeIt(let connection):
@@ -213,28 +280,24 @@ final class RedisConnectionPool: Sendable {
 
     // MARK: Waiting
 
-    private func wait(exclusive: Bool) async throws(RedisError) -> RedisConnection {
+    private func wait(exclusive: Bool) async throws(RedisError) -> Connection {
         let id = state.withLock { state in
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
         }
-        // A leased-connection waiter waits for a lease to come back; a shared one
-        // only for a connection being opened, which its own timeouts bound.
-        let timeout = exclusive ? acquireTimeout : connectTimeout
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.timeOut(waiter: id, after: timeout)
-        }
-        defer { timer.cancel() }
+        // Only a leased-connection waiter has a timer: see the type's comment.
+        let timer = exclusive ? Task { [weak self, acquireTimeout] in
+            try await Task.sleep(for: acquireTimeout)
+            self?.timeOut(waiter: id)
+        } : nil
+        defer { timer?.cancel() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                enum Registration { case waiting, waitingForNewShared, use(RedisConnection), open, shutdown }
                 let registration = state.withLock { state -> Registration in
                     if state.isShutdown { return .shutdown }
                     // What the caller came to wait for may have arrived since it
                     // looked: a shared connection opened, or a lease returned, with
-                    // no waiter yet to hand it to. Waiting now would last until the
-                    // time-out.
+                    // no waiter yet to hand it to.
                     if exclusive {
                         switch state.takeLease(limit: leasedLimit) {
                         case .use(let connection): return .use(connection)
@@ -256,20 +319,19 @@ final class RedisConnectionPool: Sendable {
                 case .waiting:
                     break
                 case .waitingForNewShared:
-                    openShared(failWaitersOnError: true)
+                    openShared()
                 case .use(let connection):
                     continuation.resume(returning: connection)
                 case .open:
                     Task {
                         do throws(RedisError) {
-                            continuation.resume(returning: try await open { _ in })
+                            continuation.resume(returning: try await openLeased())
                         } catch {
-                            releaseSlot(nil)
                             continuation.resume(throwing: error)
                         }
                     }
                 case .shutdown:
-                    continuation.resume(throwing: RedisError(.shutdown, "the Redis client was shut down; create a new one"))
+                    continuation.resume(throwing: Self.shutdownError)
                 }
             }
         } catch let error as RedisError {
@@ -279,22 +341,22 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
-    private func timeOut(waiter id: Int, after timeout: Duration) {
+    private func timeOut(waiter id: Int) {
         let waiter = state.withLock { state -> Waiter? in
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             return state.waiters.remove(at: index)
         }
-        let what = waiter?.exclusive == true
-            ? "all \(leasedLimit) leasable connections stayed leased for \(timeout); release leases sooner or raise pool.leasedConnections"
-            : "no connection could be opened within \(timeout)"
-        waiter?.continuation.resume(throwing: RedisError(.poolTimeout, what))
+        waiter?.continuation.resume(throwing: RedisError(
+            .poolTimeout,
+            "all \(leasedLimit) leasable connections stayed leased for \(acquireTimeout); release leases sooner or raise pool.leasedConnections"
+        ))
     }
 
     // MARK: Shutdown
 
     /// Closes every connection and fails waiting callers.
     func shutdown() async {
-        let (connections, waiters) = state.withLock { state -> ([RedisConnection], [Waiter]) in
+        let (connections, waiters) = state.withLock { state -> ([Connection], [Waiter]) in
             state.isShutdown = true
             let connections = state.shared + state.idleLeasable
             state.shared = []
@@ -303,9 +365,22 @@ final class RedisConnectionPool: Sendable {
             state.waiters = []
             return (connections, waiters)
         }
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: RedisError(.shutdown, "the Redis client was shut down; create a new one"))
-        }
+        for waiter in waiters { waiter.continuation.resume(throwing: Self.shutdownError) }
         for connection in connections { await connection.close() }
+    }
+
+    // MARK: Inspection, for tests
+
+    /// How many callers are waiting, shared and exclusive.
+    var waiting: (shared: Int, exclusive: Int) {
+        state.withLock { state in
+            let exclusive = state.waiters.count(where: \.exclusive)
+            return (state.waiters.count - exclusive, exclusive)
+        }
+    }
+
+    /// How many shared connections are open, and how many are being opened.
+    var sharedConnections: (open: Int, opening: Int) {
+        state.withLock { ($0.shared.count, $0.sharedConnecting) }
     }
 }
