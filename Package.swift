@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LLMCacheOpenAI", targets: ["LLMCacheOpenAI"]),
         .library(name: "LLMCacheServer", targets: ["LLMCacheServer"]),
         .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
+        .library(name: "LLMCacheEvaluation", targets: ["LLMCacheEvaluation"]),
         .executable(name: "llm-cache", targets: ["LLMCacheCLI"]),
     ],
     dependencies: [
@@ -57,6 +58,9 @@ let package = Package(
         // hnswlib (header-only, Debian's libhnswlib-dev) behind a small C interface.
         .target(name: "CHNSW"),
         .target(name: "LLMCacheVectorIndex", dependencies: ["LLMCache", "CHNSW"]),
+        // Labelled text pairs and how semantic matching is scored on them:
+        // `llm-cache eval-semantic` and the semantic benchmarks.
+        .target(name: "LLMCacheEvaluation", dependencies: ["LLMCache"]),
         .target(
             name: "LLMCacheEmbeddings",
             dependencies: ["LLMCache", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]
@@ -134,6 +138,7 @@ let package = Package(
                 "LLMCacheSQLite",
                 "LLMCacheRedis",
                 "LLMCacheVectorIndex",
+                "LLMCacheEvaluation",
                 "LLMCacheOpenAI",
                 "LLMCacheServer",
                 "LLMCacheFakeUpstream",
@@ -152,6 +157,7 @@ let package = Package(
             name: "LLMCacheTests",
             dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
+        .testTarget(name: "LLMCacheEvaluationTests", dependencies: ["LLMCacheEvaluation", "LLMCache"]),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
         .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),

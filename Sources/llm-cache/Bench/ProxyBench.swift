@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import LLMCache
 import LLMCacheEmbeddings
+import LLMCacheEvaluation
 import LLMCacheFakeUpstream
 import LLMCacheServer
 import Logging

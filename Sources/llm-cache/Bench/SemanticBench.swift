@@ -3,6 +3,7 @@ import CBLAS
 import Foundation
 import LLMCache
 import LLMCacheEmbeddings
+import LLMCacheEvaluation
 import LLMCacheVectorIndex
 import Synchronization
 

@@ -1,4 +1,5 @@
 import Foundation
+import LLMCache
 
 /// Labelled text pairs and the one protocol by which semantic matching is scored,
 /// used by `llm-cache eval-semantic` and the documentation's figures.
@@ -16,6 +17,12 @@ public struct LabelledPairs: Sendable {
         public var textA: String
         public var textB: String
         public var duplicate: Bool
+
+        public init(textA: String, textB: String, duplicate: Bool) {
+            self.textA = textA
+            self.textB = textB
+            self.duplicate = duplicate
+        }
     }
 
     public var pairs: [Pair]
