@@ -62,7 +62,13 @@ extension LLMCache {
             return try await bypass(slot, compute: compute)
         }
         slot.key = planned
-        return try await resolve(slot, request: request, compute: compute)
+        // The common case, an exact hit, returns here: `resolve`'s larger
+        // async frame is then never allocated (a proxy hit spends measurably
+        // less time in the task allocator).
+        if options.lookup, let hit = await lookup(key: planned, maxAge: options.maxAge, countingMiss: false) {
+            return hit
+        }
+        return try await resolve(slot, request: request, exactTried: options.lookup, compute: compute)
     }
 
     // MARK: - Answers produced elsewhere
@@ -143,15 +149,17 @@ extension LLMCache {
 
     /// Lookup, semantic tier, single-flight, compute and store for `slot`,
     /// whose key the sampling policy has already chosen. `request` is `nil`
-    /// for memoized functions, which have no semantic tier.
+    /// for memoized functions, which have no semantic tier. `exactTried`:
+    /// the caller has already looked the key up and missed.
     func resolve(
         _ slot: Slot,
         request: LLMRequest?,
+        exactTried: Bool = false,
         compute: @escaping @Sendable (Computation) async throws -> Data
     ) async throws -> Response {
         let options = slot.options
         guard options.lookup || options.store else { return try await bypass(slot, compute: compute) }
-        if options.lookup, let hit = await lookup(key: slot.key, maxAge: options.maxAge, countingMiss: false) {
+        if options.lookup, !exactTried, let hit = await lookup(key: slot.key, maxAge: options.maxAge, countingMiss: false) {
             return hit
         }
         var slot = slot
