@@ -68,7 +68,7 @@ enum RequestSchema {
     }
 
     /// What a value must be, from where it sits.
-    enum Kind: Sendable {
+    enum Kind: UInt8, CaseIterable, Sendable {
         /// Anything; only its numbers are checked, as everywhere.
         case any
         /// The request body.

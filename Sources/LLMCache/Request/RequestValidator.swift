@@ -51,7 +51,8 @@ enum RequestValidator {
             try checkFields(members, of: kind, subject: subject, at: &path)
             let memberValue = kind.memberValue
             guard memberValue != .any else { break }
-            for (name, member) in members where !kind.fields.contains(where: { $0.name.description == name }) {
+            let named = namedFields[Int(kind.rawValue)]
+            for (name, member) in members where !named.contains(where: { $0.name == name }) {
                 path.append(.member(name))
                 try check(member, as: memberValue, subject: memberValue.subject, at: &path)
                 path.removeLast()
@@ -64,8 +65,7 @@ enum RequestValidator {
     /// Checks the members of an object of `kind` that the schema names, in
     /// the schema's order.
     private static func checkFields(_ members: [String: JSONValue], of kind: Kind, subject: String, at path: inout [PathPart]) throws {
-        for field in kind.fields {
-            let name = field.name.description
+        for (name, field) in namedFields[Int(kind.rawValue)] {
             switch (field.presence, members[name]) {
             case (.optional, nil):
                 continue
@@ -85,6 +85,16 @@ enum RequestValidator {
             }
         }
     }
+
+    /// Each kind's fields (by raw value) with their names as strings, made
+    /// once so that looking them up in a parsed object makes none.
+    private static let namedFields: [[(name: String, field: RequestSchema.Field)]] = {
+        var table = Array(repeating: [(name: String, field: RequestSchema.Field)](), count: Kind.allCases.count)
+        for kind in Kind.allCases {
+            table[Int(kind.rawValue)] = kind.fields.map { (name: $0.name.description, field: $0) }
+        }
+        return table
+    }()
 
     private static func types(of value: JSONValue) -> RequestSchema.Types {
         switch value {
