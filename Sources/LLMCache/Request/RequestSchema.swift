@@ -67,7 +67,8 @@ enum RequestSchema {
         case any, finite, integer
     }
 
-    /// What a value must be, from where it sits.
+    /// What a value must be, from where it sits. The raw values (0, 1, ...
+    /// in the order of the cases) index the lookup tables made from this one.
     enum Kind: UInt8, CaseIterable, Sendable {
         /// Anything; only its numbers are checked, as everywhere.
         case any

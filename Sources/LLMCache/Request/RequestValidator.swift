@@ -6,8 +6,11 @@ enum RequestValidator {
     /// - Throws: ``CacheError`` with code ``CacheError/Code/invalidRequest``
     ///   and ``CacheError/field`` naming the offending field (`$` for the body).
     static func validate(_ body: JSONValue) throws {
-        var path: [PathPart] = []
-        try check(body, as: .request, subject: Kind.request.subject, at: &path)
+        do {
+            try check(body, as: .request, subject: Kind.request.subject)
+        } catch {
+            throw CacheError(.invalidRequest, error.message, field: error.field)
+        }
         // Finding the path costs string building at every node, so only look
         // for it once a non-finite number is known to be there.
         if containsNonFiniteNumber(body) {
@@ -15,11 +18,38 @@ enum RequestValidator {
         }
     }
 
-    /// Checks `value`, found at `path` where the schema expects `kind`;
-    /// `subject` is how messages name it.
-    private static func check(_ value: JSONValue, as kind: Kind, subject: String, at path: inout [PathPart]) throws {
+    /// One step of the way from the body to a value.
+    enum Step {
+        case member(String)
+        case element(Int)
+    }
+
+    /// What is wrong with a value, and the way to it. The way is added one
+    /// step at a time as the fault travels up, so a valid body costs no path
+    /// building at all.
+    struct Fault: Error {
+        var message: String
+        /// From the value up to the body: innermost first.
+        var steps: [Step] = []
+
+        /// The path as errors name it: `messages[0].content`, or `$` for the body.
+        var field: String {
+            var text = ""
+            for step in steps.reversed() {
+                switch step {
+                case .member(let name): text += text.isEmpty ? name : ".\(name)"
+                case .element(let index): text += "[\(index)]"
+                }
+            }
+            return text.isEmpty ? "$" : text
+        }
+    }
+
+    /// Checks `value`, which sits where the schema expects `kind`; `subject`
+    /// is how messages name it.
+    private static func check(_ value: JSONValue, as kind: Kind, subject: String) throws(Fault) {
         guard kind.allowed.contains(types(of: value)) else {
-            throw CacheError(.invalidRequest, "\(subject) must be \(kind.mustBe), got \(value.typeName)", field: field(path))
+            throw Fault(message: "\(subject) must be \(kind.mustBe), got \(value.typeName)")
         }
         switch value {
         case .number(let number):
@@ -28,73 +58,93 @@ enum RequestValidator {
                 break
             case .finite:
                 guard number.doubleValue.isFinite else {
-                    throw CacheError(.invalidRequest, "\(subject) must be \(kind.numbers.mustBe), got \(number.text)", field: field(path))
+                    throw Fault(message: "\(subject) must be \(kind.numbers.mustBe), got \(number.text)")
                 }
             case .integer:
                 guard number.intValue != nil else {
-                    throw CacheError(.invalidRequest, "\(subject) must be \(kind.numbers.mustBe), got \(number.text)", field: field(path))
+                    throw Fault(message: "\(subject) must be \(kind.numbers.mustBe), got \(number.text)")
                 }
             }
         case .string(let string):
             if kind.isNonEmptyString, string.isEmpty {
-                throw CacheError(.invalidRequest, "\(subject) must be \(kind.mustBe), got an empty string", field: field(path))
+                throw Fault(message: "\(subject) must be \(kind.mustBe), got an empty string")
             }
         case .array(let elements):
             let element = kind.element
             guard element != .any else { break }
             for (i, item) in elements.enumerated() {
-                path.append(.element(i))
-                try check(item, as: element, subject: element.subject, at: &path)
-                path.removeLast()
+                try check(item, as: element, subject: element.subject, at: .element(i))
             }
         case .object(let members):
-            try checkFields(members, of: kind, subject: subject, at: &path)
-            let memberValue = kind.memberValue
-            guard memberValue != .any else { break }
-            let named = namedFields[Int(kind.rawValue)]
-            for (name, member) in members where !named.contains(where: { $0.name == name }) {
-                path.append(.member(name))
-                try check(member, as: memberValue, subject: memberValue.subject, at: &path)
-                path.removeLast()
-            }
+            try checkMembers(members, of: kind, subject: subject)
         case .null, .bool:
             break
         }
     }
 
-    /// Checks the members of an object of `kind` that the schema names, in
-    /// the schema's order.
-    private static func checkFields(_ members: [String: JSONValue], of kind: Kind, subject: String, at path: inout [PathPart]) throws {
-        for (name, field) in namedFields[Int(kind.rawValue)] {
+    /// Checks `value`, one step below the value being checked.
+    private static func check(_ value: JSONValue, as kind: Kind, subject: String, at step: Step) throws(Fault) {
+        do {
+            try check(value, as: kind, subject: subject)
+        } catch {
+            var fault = error
+            fault.steps.append(step)
+            throw fault
+        }
+    }
+
+    /// Checks the members of an object of `kind`: first the fields it must
+    /// have, in the table's order (so a missing model is named before
+    /// anything else), then each member the table knows.
+    private static func checkMembers(_ members: [String: JSONValue], of kind: Kind, subject: String) throws(Fault) {
+        let fields = fieldsByKind[Int(kind.rawValue)]
+        for (name, field) in fields.required {
             switch (field.presence, members[name]) {
-            case (.optional, nil):
-                continue
-            case (.required(let missing), nil):
-                path.append(.member(name))
-                throw CacheError(.invalidRequest, missing.description, field: self.field(path))
             case (.defining, let member):
-                // The object's own description says what this member must be.
-                var ignored: [PathPart] = []
-                guard let member, (try? check(member, as: field.kind, subject: name, at: &ignored)) != nil else {
-                    throw CacheError(.invalidRequest, "\(subject) must be \(kind.mustBe)", field: self.field(path))
+                // The object's own description says what this member must be,
+                // and the fault is the object's.
+                guard let member, (try? check(member, as: field.kind, subject: name)) != nil else {
+                    throw Fault(message: "\(subject) must be \(kind.mustBe)")
                 }
-            case (.optional, let member?), (.required, let member?):
-                path.append(.member(name))
-                try check(member, as: field.kind, subject: name, at: &path)
-                path.removeLast()
+            case (.required(let missing), nil):
+                throw Fault(message: missing.description, steps: [.member(name)])
+            case (_, let member?):
+                try check(member, as: field.kind, subject: name, at: .member(name))
+            case (.optional, nil):
+                break
+            }
+        }
+        let memberValue = kind.memberValue
+        guard !fields.byName.isEmpty || memberValue != .any else { return }
+        // Looking each member up costs one hash per member, fewer than
+        // looking up every field the table names.
+        for (name, member) in members {
+            if let field = fields.byName[name] {
+                guard !field.isRequired else { continue }
+                try check(member, as: field.kind, subject: name, at: .member(name))
+            } else if memberValue != .any {
+                try check(member, as: memberValue, subject: memberValue.subject, at: .member(name))
             }
         }
     }
 
-    /// Each kind's fields (by raw value) with their names as strings, made
-    /// once so that looking them up in a parsed object makes none.
-    private static let namedFields: [[(name: String, field: RequestSchema.Field)]] = {
-        var table = Array(repeating: [(name: String, field: RequestSchema.Field)](), count: Kind.allCases.count)
-        for kind in Kind.allCases {
-            table[Int(kind.rawValue)] = kind.fields.map { (name: $0.name.description, field: $0) }
+    /// One kind's fields, with their names as strings.
+    private struct NamedFields {
+        var required: [(name: String, field: RequestSchema.Field)] = []
+        var byName: [String: RequestSchema.Field] = [:]
+    }
+
+    /// Each kind's fields, by the kind's raw value: made once from the table,
+    /// so that checking a parsed object makes no strings.
+    private static let fieldsByKind: [NamedFields] = Kind.allCases.map { kind in
+        var named = NamedFields()
+        for field in kind.fields {
+            let name = field.name.description
+            if field.isRequired { named.required.append((name, field)) }
+            named.byName[name] = field
         }
-        return table
-    }()
+        return named
+    }
 
     private static func types(of value: JSONValue) -> RequestSchema.Types {
         switch value {
@@ -105,26 +155,6 @@ enum RequestValidator {
         case .array: return .array
         case .object: return .object
         }
-    }
-
-    /// One step of the way to a value. The way is kept as steps and written
-    /// out only for an error: writing it at every value would cost more than
-    /// the checks.
-    enum PathPart {
-        case member(String)
-        case element(Int)
-    }
-
-    /// The path as errors name it: `messages[0].content`, or `$` for the body.
-    private static func field(_ path: [PathPart]) -> String {
-        var text = ""
-        for part in path {
-            switch part {
-            case .member(let name): text += text.isEmpty ? name : ".\(name)"
-            case .element(let index): text += "[\(index)]"
-            }
-        }
-        return text.isEmpty ? "$" : text
     }
 
     static func containsNonFiniteNumber(_ value: JSONValue) -> Bool {
