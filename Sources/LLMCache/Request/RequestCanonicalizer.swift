@@ -49,6 +49,8 @@ struct RequestCanonicalizer {
     private var model: String?
     private var temperature: String?
     private var isStreaming = false
+    /// The schema's fields, by kind and name length.
+    private let schema = RequestSchema.NameIndex.shared
 
     /// Deeper bodies go to the tree-based path, which has the exact limit and message.
     private static let maximumDepth = 500
@@ -91,20 +93,12 @@ struct RequestCanonicalizer {
     // MARK: - What the schema expects where
 
     private typealias Kind = RequestSchema.Kind
-    private typealias Field = RequestSchema.Field
 
     private func name(_ range: Range<Int>, is literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
         let start = literal.utf8Start
         for offset in 0..<range.count where out.base[range.lowerBound + offset] != start[offset] { return false }
         return true
-    }
-
-    /// The field of `fields` (an object kind's known members) named by the
-    /// written bytes at `name`.
-    private func field(named name: Range<Int>, in fields: [Field]) -> Field? {
-        for field in fields where self.name(name, is: field.name) { return field }
-        return nil
     }
 
     // MARK: - Values
@@ -198,10 +192,10 @@ struct RequestCanonicalizer {
         index += 1
         out.append(UInt8(ascii: "{"))
         let base = spans.count
-        let fields = kind.fields
+        let summary = schema.summary(of: kind)
         // Names are distinct (duplicates are refused below), so counting the
         // required ones seen tells whether all are there.
-        var missingRequired = fields.count(where: \.isRequired)
+        var missingRequired = summary.requiredCount
         var sorted = true
         var hasNonASCIIName = false
         skipWhitespace()
@@ -227,9 +221,9 @@ struct RequestCanonicalizer {
                 if flags.nonASCII {
                     // Where names have meaning they must be ASCII, which
                     // compare as bytes exactly as they compare as Swift strings.
-                    guard fields.isEmpty else { throw Unsupported() }
+                    guard summary.fieldCount == 0 else { throw Unsupported() }
                     hasNonASCIIName = true
-                } else if !fields.isEmpty, let field = field(named: start + 1..<nameEnd, in: fields) {
+                } else if summary.fieldCount > 0, let field = schema.field(of: kind, named: out.base + start + 1, count: nameEnd - start - 1) {
                     memberKind = field.kind
                     if field.isRequired { missingRequired -= 1 }
                 }
