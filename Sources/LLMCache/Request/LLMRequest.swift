@@ -58,16 +58,11 @@ public struct LLMRequest: Hashable, Sendable {
 
     /// Validates a parsed request body.
     public init(_ body: JSONValue) throws {
-        guard case .object(let members) = body else {
-            throw CacheError(.invalidRequest, "the request must be a JSON object, got \(body.typeName)", field: "$")
+        try RequestValidator.validate(body)
+        // The schema requires both; this only unwraps them.
+        guard case .object(let members) = body, case .string(let model)? = members["model"] else {
+            throw CacheError(.invalidRequest, "the request must be an object with a string model", field: "model")
         }
-        guard let modelValue = members["model"] else {
-            throw CacheError(.invalidRequest, "the request has no model; add \"model\": \"<name>\"", field: "model")
-        }
-        guard case .string(let model) = modelValue, !model.isEmpty else {
-            throw CacheError(.invalidRequest, "model must be a non-empty string, got \(modelValue.typeName)", field: "model")
-        }
-        try RequestValidator.validate(members)
         self.model = model
         temperatureText = members["temperature"]?.numberValue?.text
         isStreaming = members["stream"] == .bool(true)
@@ -166,142 +161,5 @@ extension LLMRequest {
                 return parsed
             }
         }
-    }
-}
-
-/// Checks the fields whose type the cache relies on. Messages name the field and
-/// what it should be.
-enum RequestValidator {
-    static let finiteNumberFields: Set<String> = [
-        "temperature", "top_p", "presence_penalty", "frequency_penalty", "repetition_penalty", "top_k", "min_p",
-    ]
-    static let integerFields: Set<String> = ["max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs"]
-
-    static func validate(_ members: [String: JSONValue]) throws {
-        for (name, value) in members {
-            if case .null = value { continue }
-            if finiteNumberFields.contains(name) {
-                guard case .number(let number) = value else {
-                    throw CacheError(.invalidRequest, "\(name) must be a number, got \(value.typeName)", field: name)
-                }
-                guard number.doubleValue.isFinite else {
-                    throw CacheError(.invalidRequest, "\(name) must be a finite number, got \(number.text)", field: name)
-                }
-            } else if integerFields.contains(name) {
-                guard case .number(let number) = value, number.intValue != nil else {
-                    throw CacheError(.invalidRequest, "\(name) must be an integer, got \(describe(value))", field: name)
-                }
-            }
-        }
-        if let stop = members["stop"] {
-            switch stop {
-            case .null, .string: break
-            case .array(let items):
-                for (i, item) in items.enumerated() where item.stringValue == nil {
-                    throw CacheError(.invalidRequest, "stop sequences must be strings, got \(item.typeName)", field: "stop[\(i)]")
-                }
-            default:
-                throw CacheError(.invalidRequest, "stop must be a string or an array of strings, got \(stop.typeName)", field: "stop")
-            }
-        }
-        if let messages = members["messages"] {
-            guard case .array(let list) = messages else {
-                throw CacheError(.invalidRequest, "messages must be an array of message objects, got \(messages.typeName)", field: "messages")
-            }
-            for (i, message) in list.enumerated() { try validateMessage(message, at: "messages[\(i)]") }
-        }
-        if let tools = members["tools"], tools != .null {
-            guard case .array(let list) = tools else {
-                throw CacheError(.invalidRequest, "tools must be an array of tool objects, got \(tools.typeName)", field: "tools")
-            }
-            for (i, tool) in list.enumerated() where tool.objectValue == nil {
-                throw CacheError(.invalidRequest, "each tool must be an object, got \(tool.typeName)", field: "tools[\(i)]")
-            }
-        }
-        if let bias = members["logit_bias"], bias != .null {
-            guard case .object(let entries) = bias else {
-                throw CacheError(.invalidRequest, "logit_bias must be an object of token ids to numbers, got \(bias.typeName)", field: "logit_bias")
-            }
-            for (token, value) in entries where value.numberValue == nil {
-                throw CacheError(.invalidRequest, "logit_bias values must be numbers, got \(value.typeName)", field: "logit_bias.\(token)")
-            }
-        }
-        if let format = members["response_format"], format != .null, format.objectValue == nil {
-            throw CacheError(.invalidRequest, "response_format must be an object such as {\"type\": \"json_object\"}, got \(format.typeName)", field: "response_format")
-        }
-        // Finding the path costs string building at every node, so only look
-        // for it once a non-finite number is known to be there.
-        if containsNonFiniteNumber(.object(members)) {
-            try requireFiniteNumbers(.object(members), path: "")
-        }
-    }
-
-    static func containsNonFiniteNumber(_ value: JSONValue) -> Bool {
-        switch value {
-        case .number(let number): return !number.doubleValue.isFinite
-        case .array(let elements): return elements.contains(where: containsNonFiniteNumber)
-        case .object(let members): return members.values.contains(where: containsNonFiniteNumber)
-        default: return false
-        }
-    }
-
-    static func validateMessage(_ message: JSONValue, at path: String) throws {
-        guard case .object(let fields) = message else {
-            throw CacheError(.invalidRequest, "each message must be an object with a role, got \(message.typeName)", field: path)
-        }
-        guard let role = fields["role"] else {
-            throw CacheError(.invalidRequest, "the message has no role; add \"role\": \"user\" (or system, assistant, tool)", field: "\(path).role")
-        }
-        guard role.stringValue != nil else {
-            throw CacheError(.invalidRequest, "role must be a string, got \(role.typeName)", field: "\(path).role")
-        }
-        if let content = fields["content"] {
-            switch content {
-            case .null, .string: break
-            case .array(let parts):
-                for (j, part) in parts.enumerated() {
-                    guard case .object(let partFields) = part, partFields["type"]?.stringValue != nil else {
-                        throw CacheError(.invalidRequest, "each content part must be an object with a string type (\"text\", \"image_url\", ...)", field: "\(path).content[\(j)]")
-                    }
-                }
-            default:
-                throw CacheError(.invalidRequest, "content must be a string, an array of content parts, or null, got \(content.typeName)", field: "\(path).content")
-            }
-        }
-        for name in ["name", "tool_call_id"] {
-            if let value = fields[name], value != .null, value.stringValue == nil {
-                throw CacheError(.invalidRequest, "\(name) must be a string, got \(value.typeName)", field: "\(path).\(name)")
-            }
-        }
-        if let calls = fields["tool_calls"], calls != .null {
-            guard case .array(let list) = calls else {
-                throw CacheError(.invalidRequest, "tool_calls must be an array, got \(calls.typeName)", field: "\(path).tool_calls")
-            }
-            for (j, call) in list.enumerated() where call.objectValue == nil {
-                throw CacheError(.invalidRequest, "each tool call must be an object, got \(call.typeName)", field: "\(path).tool_calls[\(j)]")
-            }
-        }
-    }
-
-    /// A literal such as 1e999 parses but is infinite as a double; no provider
-    /// accepts it, and two such literals must not share a key by accident.
-    static func requireFiniteNumbers(_ value: JSONValue, path: String) throws {
-        switch value {
-        case .number(let number):
-            if !number.doubleValue.isFinite {
-                throw CacheError(.invalidRequest, "the number \(number.text) is out of range (not finite)", field: path.isEmpty ? "$" : path)
-            }
-        case .array(let elements):
-            for (i, element) in elements.enumerated() { try requireFiniteNumbers(element, path: "\(path)[\(i)]") }
-        case .object(let members):
-            for (name, member) in members { try requireFiniteNumbers(member, path: path.isEmpty ? name : "\(path).\(name)") }
-        default:
-            break
-        }
-    }
-
-    static func describe(_ value: JSONValue) -> String {
-        if case .number(let n) = value { return n.text }
-        return value.typeName
     }
 }

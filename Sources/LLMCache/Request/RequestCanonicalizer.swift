@@ -1,9 +1,10 @@
 /// Reads a request body once and writes its ``CanonicalBody`` directly, checking
-/// on the way what `JSONParser` and `RequestValidator` check, without building
-/// a tree of dictionaries and strings.
+/// on the way what `JSONParser` checks and what ``RequestSchema`` requires (the
+/// table `RequestValidator` reads too), without building a tree of dictionaries
+/// and strings.
 ///
 /// It only vouches for what it is sure of. Anything else — a syntax error, a
-/// field the validator rejects, a number near the edge of `Double`'s range, a
+/// field the schema refuses, a number near the edge of `Double`'s range, a
 /// name whose duplicates only Unicode equivalence can find — gives `nil`, and
 /// the caller takes the tree-based path, which either throws the error it has
 /// always thrown or encodes the body exactly as before. So whenever this
@@ -48,6 +49,8 @@ struct RequestCanonicalizer {
     private var model: String?
     private var temperature: String?
     private var isStreaming = false
+    /// The schema's fields, by kind and name length.
+    private let schema = RequestSchema.NameIndex.shared
 
     /// Deeper bodies go to the tree-based path, which has the exact limit and message.
     private static let maximumDepth = 500
@@ -80,107 +83,22 @@ struct RequestCanonicalizer {
     private mutating func run() throws(Unsupported) -> Result {
         skipWhitespace()
         guard index < end, input[index] == UInt8(ascii: "{") else { throw Unsupported() }
-        try object(.root, depth: 0)
+        try object(.request, depth: 0)
         skipWhitespace()
         guard index == end, let model else { throw Unsupported() }
         let bytes = Array(UnsafeBufferPointer(start: out.base, count: out.count))
         return Result(body: CanonicalBody(bytes: bytes, members: topMembers), model: model, temperature: temperature, isStreaming: isStreaming)
     }
 
-    // MARK: - What the validator expects where
+    // MARK: - What the schema expects where
 
-    /// What a value must be, from where it sits: the rules of `RequestValidator`.
-    private enum Role {
-        case any, root
-        case model, finiteNumber, integer, stop, stopItem, messages, tools, logitBias, logitBiasValue, responseFormat
-        case message, messageRole, content, contentPart, contentPartType, optionalString, toolCalls, objectItem
-
-        static let null: UInt8 = 1, bool: UInt8 = 2, number: UInt8 = 4, string: UInt8 = 8, array: UInt8 = 16, object: UInt8 = 32
-
-        /// The kinds of value allowed here, as a mask of the constants above.
-        var allowed: UInt8 {
-            switch self {
-            case .any: return 63
-            case .root, .message, .contentPart, .objectItem: return Self.object
-            case .model, .stopItem, .messageRole, .contentPartType: return Self.string
-            case .finiteNumber, .integer: return Self.null | Self.number
-            case .stop: return Self.null | Self.string | Self.array
-            case .messages: return Self.array
-            case .tools, .toolCalls: return Self.null | Self.array
-            case .logitBias, .responseFormat: return Self.null | Self.object
-            case .logitBiasValue: return Self.number
-            case .content: return Self.null | Self.string | Self.array
-            case .optionalString: return Self.null | Self.string
-            }
-        }
-
-        /// The role of each element of an array here.
-        var element: Role {
-            switch self {
-            case .stop: return .stopItem
-            case .messages: return .message
-            case .content: return .contentPart
-            case .tools, .toolCalls: return .objectItem
-            default: return .any
-            }
-        }
-
-        /// Whether member names here have meaning to the validator. Such
-        /// objects must have ASCII names, which compare as bytes exactly as
-        /// they compare as Swift strings.
-        var namesMatter: Bool {
-            switch self {
-            case .root, .message, .contentPart: return true
-            default: return false
-            }
-        }
-    }
+    private typealias Kind = RequestSchema.Kind
 
     private func name(_ range: Range<Int>, is literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
         let start = literal.utf8Start
         for offset in 0..<range.count where out.base[range.lowerBound + offset] != start[offset] { return false }
         return true
-    }
-
-    /// The role of the member `name` of an object in role `parent`, and
-    /// whether it is the member such an object must have.
-    private func role(of name: Range<Int>, in parent: Role) -> (role: Role, required: Bool) {
-        switch parent {
-        case .root:
-            switch name.count {
-            case 1 where self.name(name, is: "n"): return (.integer, false)
-            case 4 where self.name(name, is: "seed"): return (.integer, false)
-            case 4 where self.name(name, is: "stop"): return (.stop, false)
-            case 5 where self.name(name, is: "model"): return (.model, true)
-            case 5 where self.name(name, is: "top_p") || self.name(name, is: "top_k") || self.name(name, is: "min_p"):
-                return (.finiteNumber, false)
-            case 5 where self.name(name, is: "tools"): return (.tools, false)
-            case 8 where self.name(name, is: "messages"): return (.messages, false)
-            case 10 where self.name(name, is: "max_tokens"): return (.integer, false)
-            case 10 where self.name(name, is: "logit_bias"): return (.logitBias, false)
-            case 11 where self.name(name, is: "temperature"): return (.finiteNumber, false)
-            case 12 where self.name(name, is: "top_logprobs"): return (.integer, false)
-            case 15 where self.name(name, is: "response_format"): return (.responseFormat, false)
-            case 16 where self.name(name, is: "presence_penalty"): return (.finiteNumber, false)
-            case 17 where self.name(name, is: "frequency_penalty"): return (.finiteNumber, false)
-            case 18 where self.name(name, is: "repetition_penalty"): return (.finiteNumber, false)
-            case 21 where self.name(name, is: "max_completion_tokens"): return (.integer, false)
-            default: return (.any, false)
-            }
-        case .message:
-            if self.name(name, is: "role") { return (.messageRole, true) }
-            if self.name(name, is: "content") { return (.content, false) }
-            if self.name(name, is: "name") || self.name(name, is: "tool_call_id") { return (.optionalString, false) }
-            if self.name(name, is: "tool_calls") { return (.toolCalls, false) }
-            return (.any, false)
-        case .contentPart:
-            return self.name(name, is: "type") ? (.contentPartType, true) : (.any, false)
-        case .logitBias:
-            return (.logitBiasValue, false)
-        default:
-            return (.any, false)
-        }
     }
 
     // MARK: - Values
@@ -194,35 +112,44 @@ struct RequestCanonicalizer {
         }
     }
 
-    /// Writes the value at `index` (past any whitespace).
-    private mutating func value(_ role: Role, depth: Int) throws(Unsupported) {
+    /// Writes the value at `index` (past any whitespace), which sits where
+    /// the schema expects `kind`.
+    private mutating func value(_ kind: Kind, depth: Int) throws(Unsupported) {
         guard index < end else { throw Unsupported() }
-        let kind: UInt8
+        let allowed = kind.allowed
         switch input[index] {
-        case UInt8(ascii: "{"): kind = Role.object
-        case UInt8(ascii: "["): kind = Role.array
-        case UInt8(ascii: "\""): kind = Role.string
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): kind = Role.bool
-        case UInt8(ascii: "n"): kind = Role.null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): kind = Role.number
-        default: throw Unsupported()
-        }
-        guard role.allowed & kind != 0 else { throw Unsupported() }
-        switch kind {
-        case Role.object: try object(role, depth: depth)
-        case Role.array: try array(role, depth: depth)
-        case Role.string:
+        case UInt8(ascii: "{"):
+            guard allowed.contains(.object) else { throw Unsupported() }
+            try object(kind, depth: depth)
+        case UInt8(ascii: "["):
+            guard allowed.contains(.array) else { throw Unsupported() }
+            try array(kind, depth: depth)
+        case UInt8(ascii: "\""):
+            guard allowed.contains(.string) else { throw Unsupported() }
             let start = out.count
             let flags = try string()
-            if role == .model {
+            if kind.isNonEmptyString, out.count - start <= 2 { throw Unsupported() }
+            if kind == .model {
                 // A name with escapes is rare enough to leave to the tree path.
-                guard out.count - start > 2, !flags.escaped else { throw Unsupported() }
+                guard !flags.escaped else { throw Unsupported() }
                 model = String(decoding: UnsafeBufferPointer(start: out.base + start + 1, count: out.count - start - 2), as: UTF8.self)
             }
-        case Role.bool:
-            if input[index] == UInt8(ascii: "t") { try literal("true") } else { try literal("false") }
-        case Role.null: try literal("null")
-        default: try number(integer: role == .integer)
+        case UInt8(ascii: "t"):
+            guard allowed.contains(.bool) else { throw Unsupported() }
+            try literal("true")
+        case UInt8(ascii: "f"):
+            guard allowed.contains(.bool) else { throw Unsupported() }
+            try literal("false")
+        case UInt8(ascii: "n"):
+            guard allowed.contains(.null) else { throw Unsupported() }
+            try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            guard allowed.contains(.number) else { throw Unsupported() }
+            // Every number must be finite, which `number` checks; `.finite`
+            // asks nothing more.
+            try number(integer: kind.numbers == .integer)
+        default:
+            throw Unsupported()
         }
     }
 
@@ -234,7 +161,7 @@ struct RequestCanonicalizer {
         index += count
     }
 
-    private mutating func array(_ role: Role, depth: Int) throws(Unsupported) {
+    private mutating func array(_ kind: Kind, depth: Int) throws(Unsupported) {
         guard depth < Self.maximumDepth else { throw Unsupported() }
         index += 1
         out.append(UInt8(ascii: "["))
@@ -244,7 +171,7 @@ struct RequestCanonicalizer {
             out.append(UInt8(ascii: "]"))
             return
         }
-        let element = role.element
+        let element = kind.element
         var first = true
         while true {
             if !first { out.append(UInt8(ascii: ",")) }
@@ -260,12 +187,15 @@ struct RequestCanonicalizer {
         out.append(UInt8(ascii: "]"))
     }
 
-    private mutating func object(_ role: Role, depth: Int) throws(Unsupported) {
+    private mutating func object(_ kind: Kind, depth: Int) throws(Unsupported) {
         guard depth < Self.maximumDepth else { throw Unsupported() }
         index += 1
         out.append(UInt8(ascii: "{"))
         let base = spans.count
-        var hasRequired = !(role == .root || role == .message || role == .contentPart)
+        let summary = schema.summary(of: kind)
+        // Names are distinct (duplicates are refused below), so counting the
+        // required ones seen tells whether all are there.
+        var missingRequired = summary.requiredCount
         var sorted = true
         var hasNonASCIIName = false
         skipWhitespace()
@@ -287,19 +217,19 @@ struct RequestCanonicalizer {
                 index += 1
                 out.append(UInt8(ascii: ":"))
                 skipWhitespace()
-                var memberRole = Role.any
+                var memberKind = kind.memberValue
                 if flags.nonASCII {
-                    guard !role.namesMatter else { throw Unsupported() }
+                    // Where names have meaning they must be ASCII, which
+                    // compare as bytes exactly as they compare as Swift strings.
+                    guard summary.fieldCount == 0 else { throw Unsupported() }
                     hasNonASCIIName = true
-                    if role == .logitBias { memberRole = .logitBiasValue }
-                } else {
-                    let found = self.role(of: start + 1..<nameEnd, in: role)
-                    memberRole = found.role
-                    if found.required { hasRequired = true }
+                } else if summary.fieldCount > 0, let field = schema.field(of: kind, named: out.base + start + 1, count: nameEnd - start - 1) {
+                    memberKind = field.kind
+                    if field.isRequired { missingRequired -= 1 }
                 }
                 let valueStart = index
-                try value(memberRole, depth: depth + 1)
-                if role == .root { capture(name: start + 1..<nameEnd, valueStart: valueStart) }
+                try value(memberKind, depth: depth + 1)
+                if kind == .request { capture(name: start + 1..<nameEnd, valueStart: valueStart) }
                 let span = Span(start: start, nameEnd: nameEnd, end: out.count)
                 if sorted, spans.count > base {
                     switch compareNames(spans[spans.count - 1], span) {
@@ -316,10 +246,10 @@ struct RequestCanonicalizer {
                 throw Unsupported()
             }
         }
-        guard hasRequired else { throw Unsupported() }
+        guard missingRequired == 0 else { throw Unsupported() }
         if !sorted { try sortMembers(from: base) }
         if hasNonASCIIName { try requireDistinctNames(from: base) }
-        if role == .root {
+        if kind == .request {
             topMembers = spans[base...].map { CanonicalBody.Member(name: $0.name, bytes: $0.start..<$0.end, unusualName: nil) }
         }
         spans.removeLast(spans.count - base)
