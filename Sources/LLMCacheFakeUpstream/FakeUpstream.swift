@@ -20,7 +20,8 @@ import Synchronization
 ///
 /// Request headers steer failures, so tests need no second server:
 /// `X-Fake-Status: 503` answers that status with an OpenAI error body;
-/// `X-Fake-Fail-After: N` breaks the connection after N stream events;
+/// `X-Fake-Fail-After: N` breaks the connection after writing N stream events
+/// (the last of them may not all reach the client, as on a real network);
 /// `X-Fake-No-Done: 1` ends a stream cleanly without `[DONE]`;
 /// `X-Fake-Hold: name` pauses a stream after its first event until
 /// ``release(_:)`` is called with that name.

@@ -219,7 +219,11 @@ import Testing
         try await Upstream.run { upstream in
             try await upstream.withClient(headers: ["X-Fake-Fail-After": "3"]) { client in
                 let (chunks, error) = await collect(client.chatCompletionStream(OpenAIClientTests.question))
-                #expect(chunks.count == 3)
+                // Events written just before the connection broke may not all
+                // arrive, as on a real network: what did arrive is the answer's start.
+                #expect(chunks.count <= 3)
+                let received = chunks.compactMap { $0.choices.first?.delta.content }.joined()
+                #expect(OpenAIClientTests.answer.hasPrefix(received) && received != OpenAIClientTests.answer)
                 #expect((error as? OpenAIError)?.code == .incompleteStream)
             }
         }
