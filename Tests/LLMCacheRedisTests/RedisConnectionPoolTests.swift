@@ -13,6 +13,15 @@ struct RedisConnectionPoolTests {
         }
     }
 
+    /// One `shared()` call whose opening the test completes with `connection`:
+    /// what the pool hands that caller.
+    private func sharedCall(_ pool: RedisConnectionPool<FakeConnection>, _ opener: ScriptedOpener, opensWith connection: FakeConnection) async throws -> FakeConnection {
+        let caller = Task { try await pool.shared() }
+        await until { opener.pending == 1 }
+        opener.completeNext(with: .success(connection))
+        return try await caller.value
+    }
+
     @Test func aCallerWaitingForAnOpeningIsServedHoweverLateTheOpeningEnds() async throws {
         let opener = ScriptedOpener()
         let pool = makePool(size: 1, opener: opener)
@@ -42,11 +51,8 @@ struct RedisConnectionPoolTests {
         }
         #expect(pool.waiting.shared == 0)
 
-        let retry = Task { try await pool.shared() }
-        await until { opener.pending == 1 }
         let connection = FakeConnection(id: 2)
-        opener.completeNext(with: .success(connection))
-        #expect(try await retry.value === connection)
+        #expect(try await sharedCall(pool, opener, opensWith: connection) === connection)
         #expect(opener.calls == 2)
     }
 
@@ -88,28 +94,19 @@ struct RedisConnectionPoolTests {
         #expect(error?.message.contains("closed as soon as it was opened") == true)
         #expect(pool.sharedConnections.open == 0, "a closed connection stayed in the pool")
 
-        let next = Task { try await pool.shared() }
-        await until { opener.pending == 1 }
         let alive = FakeConnection(id: 2)
-        opener.completeNext(with: .success(alive))
-        #expect(try await next.value === alive)
+        #expect(try await sharedCall(pool, opener, opensWith: alive) === alive)
     }
 
     @Test func aConnectionThatClosesLaterLeavesThePoolAndIsReplaced() async throws {
         let opener = ScriptedOpener()
         let pool = makePool(opener: opener)
-        let caller = Task { try await pool.shared() }
-        await until { opener.pending == 1 }
         let first = FakeConnection(id: 1)
-        opener.completeNext(with: .success(first))
-        #expect(try await caller.value === first)
+        #expect(try await sharedCall(pool, opener, opensWith: first) === first)
         first.closeNow()
         #expect(pool.sharedConnections.open == 0)
-        let next = Task { try await pool.shared() }
-        await until { opener.pending == 1 }
         let second = FakeConnection(id: 2)
-        opener.completeNext(with: .success(second))
-        #expect(try await next.value === second)
+        #expect(try await sharedCall(pool, opener, opensWith: second) === second)
     }
 
     @Test func shutdownFailsWaitersAndClosesAConnectionThatOpensAfterIt() async throws {
