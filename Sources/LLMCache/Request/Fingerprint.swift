@@ -3,7 +3,7 @@ import Crypto
 /// Derives ``CacheKey``s from requests: a versioned SHA-256 of the canonical
 /// encoding of everything that changes the answer.
 ///
-/// The key covers the namespace and the whole request body — model, messages
+/// The key covers the namespace, the endpoint (``LLMRequest/endpoint``) and the whole request body — model, messages
 /// (roles, content and content parts, names, tool calls), tools, tool_choice,
 /// response_format, sampling parameters, stop, seed, n, penalties, logit_bias and
 /// any other field a provider accepts — except the fields in
@@ -43,7 +43,7 @@ public struct Fingerprint: Sendable {
     /// The key of `request` in `namespace`.
     public func key(for request: LLMRequest, namespace: String) -> CacheKey {
         var hasher = SHA256()
-        header(namespace: namespace).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        header(namespace: namespace, endpoint: request.endpoint).withUnsafeBytes { hasher.update(bufferPointer: $0) }
         let body = request.canonical
         body.withPieces(skipping: { isIgnored($0, of: body) }) { hasher.update(bufferPointer: $0) }
         return CacheKey(digest: hasher.finalize())
@@ -52,21 +52,27 @@ public struct Fingerprint: Sendable {
     /// The exact bytes that are hashed: useful to see why two requests share or
     /// do not share a key.
     public func canonicalBytes(for request: LLMRequest, namespace: String) -> [UInt8] {
-        var out = header(namespace: namespace)
+        var out = header(namespace: namespace, endpoint: request.endpoint)
         let body = request.canonical
         out.reserveCapacity(out.count + body.bytes.count)
         body.withPieces(skipping: { isIgnored($0, of: body) }) { out.append(contentsOf: $0) }
         return out
     }
 
-    /// What precedes the body. Every component is a JSON value with its own
-    /// quoting and escaping, so no choice of contents can make two different
-    /// requests encode alike.
-    private func header(namespace: String) -> [UInt8] {
+    /// What precedes the body: the namespace and, for any endpoint but chat
+    /// completions, the endpoint's path. Every component is a JSON value with
+    /// its own quoting and escaping (and the body is an object, starting with
+    /// `{`), so no choice of contents can make two different requests encode
+    /// alike.
+    private func header(namespace: String, endpoint: LLMRequest.Endpoint) -> [UInt8] {
         var out = Self.prefix
         out.reserveCapacity(namespace.utf8.count + 24)
         JSONWriter.writeString(namespace, into: &out)
         out.append(0x0A)
+        if endpoint != .chatCompletions {
+            JSONWriter.writeString(endpoint.path, into: &out)
+            out.append(0x0A)
+        }
         return out
     }
 

@@ -24,6 +24,10 @@ public struct LLMRequest: Hashable, Sendable {
     /// Whether the caller asked for a streamed answer (`"stream": true`).
     /// Streaming does not change the answer, so it is not part of the key.
     public let isStreaming: Bool
+    /// The API the body is sent to. Part of the key: a body valid for two
+    /// APIs (a `prompt` and an `input` side by side) gets each API's own
+    /// answer. Default ``Endpoint/chatCompletions``.
+    public var endpoint: Endpoint = .chatCompletions
     /// The canonical encoding of the body, which fingerprints are made of.
     let canonical: CanonicalBody
     private let storage: Storage
@@ -84,13 +88,15 @@ public struct LLMRequest: Hashable, Sendable {
         try self.init(json: data)
     }
 
-    /// Two requests are equal when their canonical encodings are: exactly when
-    /// they have the same key under every fingerprint configuration.
+    /// Two requests are equal when their endpoints and canonical encodings
+    /// are: exactly when they have the same key under every fingerprint
+    /// configuration.
     public static func == (lhs: LLMRequest, rhs: LLMRequest) -> Bool {
-        lhs.canonical.bytes == rhs.canonical.bytes
+        lhs.endpoint == rhs.endpoint && lhs.canonical.bytes == rhs.canonical.bytes
     }
 
     public func hash(into hasher: inout Hasher) {
+        hasher.combine(endpoint)
         hasher.combine(canonical.bytes)
     }
 

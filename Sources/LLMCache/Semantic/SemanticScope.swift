@@ -6,7 +6,7 @@ import Crypto
 ///
 /// Two requests may be semantic candidates of each other only when everything
 /// else — model, sampling parameters, tools, response format, system prompt,
-/// earlier turns, namespace — is identical: the hash of that is the *scope*.
+/// earlier turns, namespace, endpoint — is identical: the hash of that is the *scope*.
 /// The matched text is the last user turn by default, or the last `turns` user
 /// turns joined by newlines. Non-text content parts (images, audio) stay in the
 /// scope, so a question about another picture is never a candidate.
@@ -61,6 +61,11 @@ public struct SemanticScope: Hashable, Sendable {
         var bytes = Array("llm-cache/scope/v\(Fingerprint.version)\n".utf8)
         JSONWriter.writeString(namespace, into: &bytes)
         bytes.append(0x0A)
+        // As in the key: a body valid for two endpoints is two questions.
+        if request.endpoint != .chatCompletions {
+            JSONWriter.writeString(request.endpoint.path, into: &bytes)
+            bytes.append(0x0A)
+        }
         bytes.append(contentsOf: Array("turns:\(max(1, turns))\n".utf8))
         JSONWriter.write(.object(members), canonical: true, into: &bytes)
         var hasher = SHA256()
