@@ -81,6 +81,22 @@ result "curl /metrics" $? "$(head -c 300 <<<"$metrics")"
 
 [ "$(curl -s "$proxy/healthz")" = '{"status":"ok"}' ]; result "curl healthz" $? ""
 
+# Time limits and an unreachable upstream, against proxies of their own.
+start "$work/proxy-timeout" "$bin" serve --port 0 --upstream "$upstream/v1" --store memory --semantic off --upstream-timeout 1 || exit 1
+proxy_timeout="$url"
+slow_body='{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"a slow stream"}]}'
+slow="$(curl -sN -w '\n%{time_total}' "${auth[@]}" -H 'X-Fake-Chunk-Delay-Ms: 300' -d "$slow_body" "$proxy_timeout/v1/chat/completions")"
+took="$(tail -1 <<<"$slow")"
+grep '^data: ' <<<"$slow" | tail -1 | grep -q '"code":"timeout"' && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)"
+result "--upstream-timeout 1: a slower stream ends within 3 s with an error event" $? "took ${took}s: $(tail -3 <<<"$slow")"
+again="$(curl -s -D - -o /dev/null "${auth[@]}" -d "$slow_body" "$proxy_timeout/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip')"
+[ "$again" = "MISS" ]; result "a stream cut by the time-out is not cached" $? "got $again"
+dead_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+start "$work/proxy-refused" "$bin" serve --port 0 --upstream "http://127.0.0.1:$dead_port/v1" --store memory --semantic off || exit 1
+refused="$(curl -s -o "$work/refused" -w '%{http_code} %{time_total}' "${auth[@]}" -d "$body" "$url/v1/chat/completions")"
+[ "${refused% *}" = 502 ] && python3 -c "import sys; sys.exit(0 if ${refused#* } < 2 else 1)" && grep -q '"upstream_error"' "$work/refused"
+result "a refused upstream port answers 502 within 2 s" $? "got $refused: $(cat "$work/refused")"
+
 # The sampling policy through `llm-cache serve`, counted at the upstream.
 upstream_chats() { curl -s "$upstream/fake/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["chat"])'; }
 sample_cache() { curl -s -D - -o /dev/null "${auth[@]}" -d "$2" "$1/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-Cache: //Ip'; }

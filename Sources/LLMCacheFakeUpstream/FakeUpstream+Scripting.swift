@@ -35,17 +35,25 @@ extension FakeUpstream {
         /// called with this name (before or after the request arrives), so a
         /// client's time limit can be tested without a slow server. Default `nil`.
         public var holdUntilReleased: String?
+        /// More response headers, e.g. `["Retry-After": "7"]`. Default none.
+        public var headers: [String: String]
 
-        public init(status: Int = 200, contentType: String = "application/json", body: [UInt8], holdUntilReleased: String? = nil) {
+        public init(status: Int = 200, contentType: String = "application/json", body: [UInt8], holdUntilReleased: String? = nil, headers: [String: String] = [:]) {
             self.status = status
             self.contentType = contentType
             self.body = body
             self.holdUntilReleased = holdUntilReleased
+            self.headers = headers
         }
 
         /// A JSON answer: `text` sent as it is, valid JSON or not.
-        public static func json(_ text: String, status: Int = 200) -> CannedResponse {
-            CannedResponse(status: status, body: Array(text.utf8))
+        public static func json(_ text: String, status: Int = 200, headers: [String: String] = [:]) -> CannedResponse {
+            CannedResponse(status: status, body: Array(text.utf8), headers: headers)
+        }
+
+        /// An HTML page, as a gateway or captive portal serves in place of the API.
+        public static func html(_ text: String = "<html><body><h1>Gateway</h1><p>Please sign in to continue.</p></body></html>", status: Int = 200) -> CannedResponse {
+            CannedResponse(status: status, contentType: "text/html; charset=utf-8", body: Array(text.utf8))
         }
 
         /// A `text/event-stream` answer: one `data:` event per payload, then
@@ -82,8 +90,9 @@ extension FakeUpstream {
         script.withLock { $0.queued[path, default: []].append(response) }
     }
 
-    /// Runs before every route: records the request when asked to and gives
-    /// a queued answer in place of the route's.
+    /// Runs before every route: records the request when asked to, gives
+    /// a queued answer in place of the route's, and gives every answer an
+    /// `x-request-id` (`req_fake_<n>`, counting from 1), as OpenAI does.
     struct ScriptMiddleware<Context: RequestContext>: RouterMiddleware {
         let upstream: FakeUpstream
 
@@ -106,10 +115,19 @@ extension FakeUpstream {
                 script.queued[path] = queue
                 return first
             }
-            guard let canned else { return try await next(request, context) }
+            let requestID = "req_fake_\(upstream.requestIDs.add(1, ordering: .relaxed).newValue)"
+            guard let canned else {
+                var response = try await next(request, context)
+                response.headers[FakeUpstream.requestIDHeader] = requestID
+                return response
+            }
             if let name = canned.holdUntilReleased { await upstream.hold(name) }
             var headers = HTTPFields()
             headers[.contentType] = canned.contentType
+            headers[FakeUpstream.requestIDHeader] = requestID
+            for (name, value) in canned.headers.sorted(by: { $0.key < $1.key }) {
+                if let field = HTTPField.Name(name) { headers[field] = value }
+            }
             return Response(status: HTTPResponse.Status(code: canned.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: canned.body)))
         }
     }

@@ -24,7 +24,17 @@ import Synchronization
 /// (the last of them may not all reach the client, as on a real network);
 /// `X-Fake-No-Done: 1` ends a stream cleanly without `[DONE]`;
 /// `X-Fake-Hold: name` pauses a stream after its first event until
-/// ``release(_:)`` is called with that name.
+/// ``release(_:)`` is called with that name;
+/// `X-Fake-Chunk-Delay-Ms: N` waits N ms between this stream's events;
+/// `X-Fake-Stall-After: N` stops sending after N events and never ends (until
+/// the client goes away);
+/// `X-Fake-Retry-After: N` adds `Retry-After: N` and a spent
+/// `x-ratelimit-remaining-requests` to an `X-Fake-Status` answer;
+/// `X-Fake-Reasoning: 1` answers with `reasoning_content` (as DeepSeek and
+/// vLLM do) before the content.
+/// A chat request with `"logprobs": true` gets `logprobs.content`, one entry
+/// per streamed piece (and `top_logprobs` entries when asked).
+/// Every answer carries an `x-request-id`.
 /// Tests can also queue exact answers and read back what was sent: see
 /// ``enqueue(_:for:)`` and ``recordsRequests`` (FakeUpstream+Scripting.swift).
 ///
@@ -57,6 +67,7 @@ public final class FakeUpstream: Service {
     let onListening: @Sendable (Int) async -> Void
     let counts = Mutex(Counts())
     let samples = Atomic<Int>(0)
+    let requestIDs = Atomic<Int>(0)
     let holds = Mutex<(released: Set<String>, waiting: [String: [CheckedContinuation<Void, Never>]])>(([], [:]))
     let script = Mutex(Script())
 
@@ -109,6 +120,17 @@ public final class FakeUpstream: Service {
             self.counts.withLock { $0.models += 1 }
             return Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "llm-cache"]]])
         }
+        router.get("/v1/models/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard id == "fake-model" else {
+                return Self.json(["error": ["message": "The model '\(id)' does not exist", "type": "invalid_request_error", "param": "model", "code": "model_not_found"]], status: .notFound)
+            }
+            return Self.json(["id": id, "object": "model", "created": 1_700_000_000, "owned_by": "llm-cache"])
+        }
+        router.post("/v1/moderations") { request, _ in
+            let object = try await self.body(request)
+            return Self.json(["id": "modr-fake", "model": "omni-moderation-latest", "results": [["flagged": false, "input_echo": Self.text(of: object["input"])]]])
+        }
         router.get("/fake/stats") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(self.snapshot))))
         }
@@ -129,6 +151,11 @@ public final class FakeUpstream: Service {
     static let failAfterHeader = HTTPField.Name("X-Fake-Fail-After")!
     static let noDoneHeader = HTTPField.Name("X-Fake-No-Done")!
     static let holdHeader = HTTPField.Name("X-Fake-Hold")!
+    static let chunkDelayHeader = HTTPField.Name("X-Fake-Chunk-Delay-Ms")!
+    static let stallAfterHeader = HTTPField.Name("X-Fake-Stall-After")!
+    static let retryAfterHeader = HTTPField.Name("X-Fake-Retry-After")!
+    static let reasoningHeader = HTTPField.Name("X-Fake-Reasoning")!
+    static let requestIDHeader = HTTPField.Name("x-request-id")!
 
     struct BrokenStream: Error {}
 
@@ -143,7 +170,12 @@ public final class FakeUpstream: Service {
     func forcedError(_ request: Request) -> Response? {
         guard let text = request.headers[Self.statusHeader], let code = Int(text) else { return nil }
         let body: [String: Any] = ["error": ["message": "forced failure \(code)", "type": code == 429 ? "rate_limit_error" : "server_error", "param": NSNull(), "code": NSNull()]]
-        return Self.json(body, status: HTTPResponse.Status(code: code))
+        var response = Self.json(body, status: HTTPResponse.Status(code: code))
+        if let retryAfter = request.headers[Self.retryAfterHeader] {
+            response.headers[.retryAfter] = retryAfter
+            response.headers[HTTPField.Name("x-ratelimit-remaining-requests")!] = "0"
+        }
+        return response
     }
 
     func chat(_ request: Request) async throws -> Response {
@@ -173,22 +205,46 @@ public final class FakeUpstream: Service {
         let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1["content"]).split(separator: " ").count })
         let completionTokens = answer.split(separator: " ").count
         let usage: [String: Any] = ["prompt_tokens": promptTokens, "completion_tokens": completionTokens, "total_tokens": promptTokens + completionTokens]
+        let reasoning = request.headers[Self.reasoningHeader] != nil ? "The user wrote \(text.count) characters; answer by echoing them." : nil
+        let wantsLogprobs = object["logprobs"] as? Bool == true && toolName == nil
+        let topLogprobs = (object["top_logprobs"] as? NSNumber)?.intValue ?? 0
+        // The pieces the answer streams as, and the log-probability entry of each.
+        let pieces = answer.split(separator: " ", omittingEmptySubsequences: false).enumerated().map { i, word in (i == 0 ? "" : " ") + word }
+        func logprob(_ piece: String, _ position: Int) -> [String: Any] {
+            let value = -Double(position % 7) * 0.125 - 0.0625
+            let top: [[String: Any]] = (0..<topLogprobs).map { rank in
+                let token = rank == 0 ? piece : piece + "~\(rank)"
+                let bytes: [Int] = token.utf8.map { Int($0) }
+                return ["token": token, "logprob": value - Double(rank), "bytes": bytes]
+            }
+            let bytes: [Int] = piece.utf8.map { Int($0) }
+            return ["token": piece, "logprob": value, "bytes": bytes, "top_logprobs": top]
+        }
+        let noLogprobs: Any = NSNull()
+        func logprobs(_ entries: [[String: Any]]) -> Any {
+            wantsLogprobs ? ["content": entries, "refusal": NSNull()] as [String: Any] : noLogprobs
+        }
         if !stream {
             var message: [String: Any] = ["role": "assistant", "content": toolName == nil ? answer : NSNull()]
+            if let reasoning { message["reasoning_content"] = reasoning }
+            let entries: [[String: Any]] = pieces.enumerated().map { logprob($1, $0) }
             if let toolName {
                 message["tool_calls"] = [["id": "call_fake_1", "type": "function", "function": ["name": toolName, "arguments": arguments]]]
             }
             return Self.json([
                 "id": id, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": "fp_fake",
-                "choices": [["index": 0, "message": message, "finish_reason": toolName == nil ? "stop" : "tool_calls", "logprobs": NSNull()]],
+                "choices": [["index": 0, "message": message, "finish_reason": toolName == nil ? "stop" : "tool_calls", "logprobs": logprobs(entries)]],
                 "usage": usage,
             ])
         }
-        func chunk(_ delta: [String: Any], finish: Any = NSNull()) -> [String: Any] {
+        func chunk(_ delta: [String: Any], finish: Any = NSNull(), logprobs: Any = NSNull()) -> [String: Any] {
             ["id": id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": "fp_fake",
-             "choices": [["index": 0, "delta": delta, "finish_reason": finish, "logprobs": NSNull()]]]
+             "choices": [["index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs]]]
         }
         var events: [[String: Any]] = [chunk(["role": "assistant", "content": toolName == nil ? "" : NSNull()])]
+        if let reasoning {
+            for word in reasoning.split(separator: " ") { events.append(chunk(["reasoning_content": word + " "])) }
+        }
         if let toolName {
             events.append(chunk(["tool_calls": [["index": 0, "id": "call_fake_1", "type": "function", "function": ["name": toolName, "arguments": ""]]]]))
             var rest = Substring(arguments)
@@ -199,9 +255,8 @@ public final class FakeUpstream: Service {
             }
             events.append(chunk([:], finish: "tool_calls"))
         } else {
-            let words = answer.split(separator: " ", omittingEmptySubsequences: false)
-            for (i, word) in words.enumerated() {
-                events.append(chunk(["content": (i == 0 ? "" : " ") + word]))
+            for (i, piece) in pieces.enumerated() {
+                events.append(chunk(["content": piece], logprobs: logprobs([logprob(piece, i)])))
             }
             events.append(chunk([:], finish: "stop"))
         }
@@ -215,11 +270,16 @@ public final class FakeUpstream: Service {
         let failAfter = request.headers[Self.failAfterHeader].flatMap { Int($0) }
         let noDone = request.headers[Self.noDoneHeader] != nil
         let holdName = request.headers[Self.holdHeader]
+        let stallAfter = request.headers[Self.stallAfterHeader].flatMap { Int($0) }
         let payloads = events.map { (try? JSONSerialization.data(withJSONObject: $0)) ?? Data() }
-        let chunkDelay = self.chunkDelay
+        let chunkDelay = request.headers[Self.chunkDelayHeader].flatMap { Int($0) }.map { Duration.milliseconds($0) } ?? self.chunkDelay
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
             for (index, payload) in payloads.enumerated() {
                 if let failAfter, index >= failAfter { throw BrokenStream() }
+                if let stallAfter, index >= stallAfter {
+                    // Silent until the client goes away (the sleep is cancelled).
+                    try await Task.sleep(for: .seconds(86_400))
+                }
                 var buffer = ByteBuffer(string: "data: ")
                 buffer.writeBytes(payload)
                 buffer.writeString("\n\n")

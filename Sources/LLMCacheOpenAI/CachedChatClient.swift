@@ -80,6 +80,14 @@ public final class CachedChatClient: Sendable {
         var streamed = request
         streamed.stream = true
         let includeUsage = request.streamOptions?.value["include_usage"] == .bool(true)
+        // Usage is always asked for, so that the stored answer has it (later
+        // plain hits report it, savings count it); the caller who did not ask
+        // does not see the usage chunk.
+        if !includeUsage {
+            var options = streamed.streamOptions?.value.objectValue ?? [:]
+            options["include_usage"] = .bool(true)
+            streamed.streamOptions = OpenAIJSON(.object(options))
+        }
         let (chunks, continuation) = AsyncThrowingStream<ChatCompletionChunk, any Error>.makeStream()
         let task = Task { [client, cache, replay] in
             do {
@@ -103,7 +111,9 @@ public final class CachedChatClient: Sendable {
                             if let error = (try? JSONValue(parsing: event))?["error"] {
                                 throw OpenAIError(.incompleteStream, "the stream carried an error event: \(String(decoding: error.jsonBytes, as: UTF8.self))")
                             }
-                            continuation.yield(try OpenAIClient.decode(ChatCompletionChunk.self, from: event))
+                            let chunk = try OpenAIClient.decode(ChatCompletionChunk.self, from: event)
+                            if !includeUsage, chunk.choices.isEmpty, chunk.usage != nil { continue }
+                            continuation.yield(chunk)
                         }
                     }
                     if case .failure(let error) = await call.result(), error is IncompleteStream {
@@ -122,7 +132,9 @@ public final class CachedChatClient: Sendable {
     }
 
     func cached<T: Decodable & Sendable>(_ type: T.Type, path: String, body: [UInt8], options: LLMCache.Options) async throws -> Cached<T> {
-        let request = try LLMRequest(json: body)
+        var request = try LLMRequest(json: body)
+        // Keyed as the proxy keys the same route, so both share entries.
+        request.endpoint = LLMRequest.Endpoint(path: "/" + path)
         let response = try await cache.response(for: request, options: options) { [client] in
             Data(try await client.post(path, body: body))
         }

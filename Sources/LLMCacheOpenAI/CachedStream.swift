@@ -22,6 +22,9 @@ import Synchronization
 /// A stream that ends without `[DONE]` or carries an error event is relayed
 /// as it was and not cached; ``result()`` is then a failure with
 /// ``IncompleteStream``. A broken connection ends ``bytes`` with its error.
+/// A stream that outlasts ``Limits/total`` or falls silent for longer than
+/// ``Limits/idle`` is cut: ``bytes`` ends with an error event, the answer is
+/// not cached, and ``result()`` is a failure with ``StreamTimeout``.
 /// Thread-safe.
 package final class CachedStream<Metadata: Sendable>: Sendable {
     package enum Head: Sendable {
@@ -42,26 +45,53 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
         var resultWaiters: [CheckedContinuation<Result<LLMCache.Response, any Error>, Never>] = []
     }
 
+    /// How long a relayed stream may take.
+    package struct Limits: Sendable {
+        /// The whole exchange, from the upstream call to the stream's end.
+        /// `nil`: unbounded.
+        package var total: Duration?
+        /// The longest silence between two reads once the stream has begun.
+        /// `nil`: unbounded.
+        package var idle: Duration?
+
+        package init(total: Duration? = nil, idle: Duration? = nil) {
+            self.total = total
+            self.idle = idle
+        }
+    }
+
     /// The upstream's bytes, for a ``Head/live(_:_:)`` head.
     package let bytes: AsyncThrowingStream<ByteBuffer, any Error>
     private let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     private let state = Mutex(State())
+    private let limits: Limits
+    private let strippingUsage: Bool
 
     /// Starts the call.
     ///
     /// - Parameters:
     ///   - key: the request's key when the caller already has it.
+    ///   - limits: how long the relayed stream may take. Default: unbounded.
+    ///   - strippingUsage: the caller did not ask for the usage chunk
+    ///     (`stream_options.include_usage`) but `open` asked the upstream for
+    ///     it, so that the stored answer has its usage: the chunk without
+    ///     choices that carries the usage is assembled but not relayed.
+    ///     Events are then relayed one by one as `data:` lines. Default false.
     ///   - open: sends the upstream request and returns once the upstream
     ///     answered 2xx, with the body still arriving; throws for any other
     ///     answer. Called only when this caller computes.
-    package init<Body: AsyncSequence & SendableMetatype>(
+    package init<Body: AsyncSequence & Sendable>(
         cache: LLMCache,
         request: LLMRequest,
         key: CacheKey? = nil,
         options: LLMCache.Options,
+        limits: Limits = Limits(),
+        strippingUsage: Bool = false,
         open: @escaping @Sendable (LLMCache.Computation) async throws -> (Metadata, Body)
     ) where Body.Element == ByteBuffer {
         (bytes, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        self.limits = limits
+        self.strippingUsage = strippingUsage
         Task { [self] in
             let result: Result<LLMCache.Response, any Error>
             do {
@@ -99,24 +129,107 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
         }
     }
 
-    private func relay<Body: AsyncSequence & SendableMetatype>(
+    private func relay<Body: AsyncSequence & Sendable>(
         _ computation: LLMCache.Computation,
         open: @Sendable (LLMCache.Computation) async throws -> (Metadata, Body)
     ) async throws -> Data where Body.Element == ByteBuffer {
+        let started = ContinuousClock.now
         let (metadata, body) = try await open(computation)
         settle(.live(metadata, computation))
+        guard limits.total != nil || limits.idle != nil else { return try await consume(body, progress: nil) }
+        let progress = Progress()
+        let limits = self.limits
+        // The reader and a watchdog race; whichever ends first ends the other
+        // (cancelling the reader cancels the upstream request).
+        return try await withThrowingTaskGroup(of: Data?.self) { group in
+            group.addTask { try await self.consume(body, progress: progress) }
+            group.addTask {
+                try await Self.watch(progress, started: started, limits: limits)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let data = first else {
+                throw StreamTimeout(message: "the upstream stream was cut by the proxy's time-out")
+            }
+            return data
+        }
+    }
+
+    /// Returns never, or throws ``StreamTimeout`` once the stream has run
+    /// past `limits.total` or been silent for `limits.idle`.
+    private static func watch(_ progress: Progress, started: ContinuousClock.Instant, limits: Limits) async throws {
+        while true {
+            let last = progress.last
+            var due = ContinuousClock.Instant.now + .seconds(3600)
+            if let total = limits.total { due = min(due, started + total) }
+            if let idle = limits.idle { due = min(due, last + idle) }
+            if ContinuousClock.now >= due {
+                if let total = limits.total, ContinuousClock.now >= started + total {
+                    throw StreamTimeout(message: "the upstream stream did not finish within the upstream time-out (\(total)); the answer was cut and not cached; retry, or raise the upstream time-out")
+                }
+                throw StreamTimeout(message: "the upstream stream was silent for longer than the idle time-out (\(limits.idle ?? .zero)); the answer was cut and not cached; retry, or raise the idle time-out")
+            }
+            try await Task.sleep(until: due, clock: .continuous)
+        }
+    }
+
+    /// Reads the whole body, relaying it and assembling the answer.
+    private func consume<Body: AsyncSequence>(_ body: Body, progress: Progress?) async throws -> Data where Body.Element == ByteBuffer {
         var parser = SSEParser()
         var assembler = StreamAssembler()
+        // While stripping, bytes that never formed an event (a body that is
+        // not a stream at all) are kept to be relayed as they came.
+        var unframed: ByteBuffer?
         for try await buffer in body {
-            for event in parser.feed(buffer.readableBytesView) { assembler.consume(event: event) }
-            if assembler.sawDone {
+            progress?.advance()
+            let events = parser.feed(buffer.readableBytesView)
+            for event in events { assembler.consume(event: event) }
+            if strippingUsage {
+                relayFramed(events, raw: buffer, unframed: &unframed, sawEvents: assembler.eventCount > 0 || assembler.sawDone)
+            } else if assembler.sawDone {
                 holdBack(buffer)
             } else {
                 continuation.yield(buffer)
             }
         }
+        if let unframed, unframed.readableBytes > 0 { continuation.yield(unframed) }
         guard assembler.isComplete else { throw IncompleteStream() }
         return Data(assembler.response.jsonBytes)
+    }
+
+    /// Relays `events` as `data:` lines, without the usage-only chunk; holds
+    /// `[DONE]` back.
+    private func relayFramed(_ events: [[UInt8]], raw: ByteBuffer, unframed: inout ByteBuffer?, sawEvents: Bool) {
+        guard sawEvents else {
+            if unframed == nil { unframed = ByteBuffer() }
+            if unframed!.readableBytes < 1 << 20 { unframed!.writeImmutableBuffer(raw) }
+            return
+        }
+        unframed = nil
+        var out = ByteBuffer()
+        for event in events {
+            if event == SSEParser.doneMarker {
+                holdBack(ByteBuffer(bytes: SSEParser.event(event)))
+            } else if !Self.isUsageOnly(event) {
+                out.writeBytes(SSEParser.event(event))
+            }
+        }
+        if out.readableBytes > 0 { continuation.yield(out) }
+    }
+
+    /// Whether `event` is the chunk `include_usage` adds: no choices, a usage.
+    static func isUsageOnly(_ event: [UInt8]) -> Bool {
+        guard let chunk = try? JSONValue(parsing: event), case .object(let fields) = chunk else { return false }
+        guard let choices = fields["choices"]?.arrayValue, choices.isEmpty else { return false }
+        guard let usage = fields["usage"], usage != .null else { return false }
+        return true
+    }
+
+    /// When the relayed stream last made progress, for its watchdog.
+    private final class Progress: Sendable {
+        private let instant = Mutex(ContinuousClock.now)
+        var last: ContinuousClock.Instant { instant.withLock { $0 } }
+        func advance() { instant.withLock { $0 = .now } }
     }
 
     /// Sets the head; only the first call counts.
@@ -158,7 +271,11 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
             return (state.tail, state.resultWaiters)
         }
         if let tail { continuation.yield(tail) }
-        if case .failure(let error) = result, !(error is IncompleteStream) {
+        if case .failure(let error) = result, let timeout = error as? StreamTimeout {
+            // Ended with an error event, so a client reports why the stream stopped.
+            continuation.yield(ByteBuffer(bytes: timeout.event))
+            continuation.finish()
+        } else if case .failure(let error) = result, !(error is IncompleteStream) {
             continuation.finish(throwing: error)
         } else {
             continuation.finish()
@@ -173,6 +290,26 @@ package struct IncompleteStream: Error, CustomStringConvertible {
     package init() {}
     package var description: String {
         "the upstream stream ended without [DONE] or carried an error event; the answer was relayed as it was and not cached"
+    }
+}
+
+/// A stream cut by a ``CachedStream/Limits`` time-out: ended with an error
+/// event and not cached.
+package struct StreamTimeout: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
+
+    /// The SSE error event that ends the relayed stream, in OpenAI's error shape.
+    package var event: [UInt8] {
+        let body: JSONValue = .object([
+            "error": .object([
+                "message": .string(message),
+                "type": .string("upstream_error"),
+                "param": .null,
+                "code": .string("timeout"),
+            ])
+        ])
+        return SSEParser.event(body.jsonBytes)
     }
 }
 
@@ -206,3 +343,5 @@ package struct ErrorMappingSequence<Base: AsyncSequence>: AsyncSequence {
         AsyncIterator(base: base.makeAsyncIterator(), transform: transform)
     }
 }
+
+extension ErrorMappingSequence: Sendable where Base: Sendable {}

@@ -97,6 +97,50 @@ struct CacheControls: Sendable, Equatable {
         }
     }
 
+    /// Applies a body-level `cache` object, as LiteLLM's clients send it
+    /// (`extra_body={"cache": {...}}`): `"no-cache": true` (skip the lookup,
+    /// refresh the entry), `"no-store": true`, `"ttl": N` (seconds to keep the
+    /// answer), `"s-maxage": N` (serve only answers at most N seconds old),
+    /// `"namespace": "name"` (a namespace inside the caller's own). They add
+    /// to the headers' controls; a value given both ways is taken from the body.
+    ///
+    /// - Returns: the namespace the object names, if any.
+    @discardableResult
+    mutating func apply(body object: JSONValue) throws(ProxyRequestError) -> String? {
+        guard case .object(let members) = object else {
+            throw ProxyRequestError("cache must be an object of per-request cache controls, e.g. {\"no-cache\": true, \"ttl\": 600}; got \(object.typeName)", param: "cache")
+        }
+        var namespace: String?
+        for (name, value) in members.sorted(by: { $0.key < $1.key }) {
+            func seconds(allowZero: Bool) throws(ProxyRequestError) -> Int {
+                guard let number = value.numberValue?.intValue, number > 0 || (allowZero && number == 0) else {
+                    throw ProxyRequestError("cache.\(name) must be a whole number of seconds\(allowZero ? "" : " above 0"), e.g. 600", param: "cache.\(name)")
+                }
+                return number
+            }
+            func flag() throws(ProxyRequestError) -> Bool {
+                guard case .bool(let flag) = value else {
+                    throw ProxyRequestError("cache.\(name) must be true or false", param: "cache.\(name)")
+                }
+                return flag
+            }
+            switch name {
+            case "no-cache": if try flag() { lookup = false }
+            case "no-store": if try flag() { store = false }
+            case "ttl": ttl = .seconds(try seconds(allowZero: false))
+            case "s-maxage": maxAge = .seconds(try seconds(allowZero: true))
+            case "namespace":
+                guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= 256 else {
+                    throw ProxyRequestError("cache.namespace must be a non-empty string of at most 256 bytes", param: "cache.namespace")
+                }
+                namespace = text
+            default:
+                throw ProxyRequestError("cache.\(name) is not a cache control; use no-cache, no-store, ttl, s-maxage or namespace", param: "cache.\(name)")
+            }
+        }
+        return namespace
+    }
+
     /// The core's per-call options for these controls in `namespace`, with
     /// the server's semantic settings deciding what `serverDefault` and `on` mean.
     func options(namespace: String, semantic settings: ProxyServer.Configuration.Semantic) -> LLMCache.Options {

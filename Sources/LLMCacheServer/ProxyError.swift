@@ -43,26 +43,25 @@ struct ProxyRequestError: ProxyError {
     }
 }
 
-/// An upstream answer that is not a success: returned to the caller with its
-/// status and body unchanged, and never cached.
+/// An upstream answer that is not stored: an error status, or a 2xx whose
+/// body is not the route's response object (an HTML page from a gateway, an
+/// error object sent with 200). Returned to the caller with the upstream's
+/// status, headers and body unchanged, and never cached.
 struct UpstreamFailure: ProxyError {
-    var status: HTTPResponse.Status
-    var contentType: String?
-    var body: ByteBuffer
+    var answer: UpstreamAnswer
+    var status: HTTPResponse.Status { HTTPResponse.Status(code: answer.status) }
 
-    init(status: Int, contentType: String?, body: ByteBuffer) {
-        self.status = HTTPResponse.Status(code: status)
-        self.contentType = contentType
-        self.body = body
+    init(_ answer: UpstreamAnswer) {
+        self.answer = answer
     }
 
     var outcome: ProxyMetrics.Outcome { .upstreamError }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields()
-        headers.append(ProxyHandlers.missField)
-        headers[.contentType] = contentType ?? "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        var headers = HTTPFields([ProxyHandlers.missField])
+        headers.append(contentsOf: Upstream.relayedHeaders(answer.headers))
+        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: answer.body))
     }
 }
 

@@ -16,19 +16,26 @@ extension ProxyHandlers {
     /// ended with `[DONE]` and no error event, and the `[DONE]` itself is held
     /// back until it is stored, so the client's next request is a hit.
     func streamed(_ parsed: RequestMemo.Entry, call: UpstreamCall, options: LLMCache.Options) async throws -> Answer {
-        let stream = CachedStream<Relayed>(cache: cache, request: parsed.request, key: parsed.key, options: options) { [upstream, metrics] _ in
+        let configuration = upstream.configuration
+        let asked = parsed.request.body["stream_options"]?["include_usage"] == .bool(true)
+        let asksForUsage = !asked && configuration.requestsStreamUsage
+        let limits = CachedStream<Relayed>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
+        let stream = CachedStream<Relayed>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
             let start = ContinuousClock.now
+            let body = asksForUsage ? Self.askingForUsage(call.body) : call.body
             let response: HTTPClientResponse
             do {
-                response = try await upstream.execute(upstream.request(.POST, path: call.route.path, headers: call.headers, body: call.body))
+                response = try await upstream.execute(upstream.request(.POST, path: call.route.path, headers: call.headers, body: body))
             } catch {
                 metrics.upstreamErrors.increment()
                 throw error
             }
             guard (200..<300).contains(response.status.code) else {
                 metrics.upstreamErrors.increment()
-                let body = (try? await response.body.collect(upTo: upstream.configuration.maximumResponseBytes)) ?? ByteBuffer()
-                throw UpstreamFailure(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: body)
+                let body = (try? await Upstream.within(start + configuration.requestTimeout) {
+                    try await response.body.collect(upTo: configuration.maximumResponseBytes)
+                }) ?? ByteBuffer()
+                throw UpstreamFailure(UpstreamAnswer(status: Int(response.status.code), headers: response.headers, body: body))
             }
             let relayed = Relayed(headers: Upstream.relayedHeaders(response.headers), start: start)
             return (relayed, ErrorMappingSequence(response.body) { error in
@@ -46,9 +53,12 @@ extension ProxyHandlers {
             let outcome = ProxyMetrics.Outcome(computation.source)
             var headers = cacheHeaders(outcome: outcome, key: computation.key, age: .zero, similarity: nil)
             for field in relayed.headers where headers[field.name] == nil { headers.append(field) }
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
+            if headers[.contentType] == nil { headers[.contentType] = "text/event-stream" }
+            if headers[.cacheControl] == nil { headers[.cacheControl] = "no-cache" }
             let metrics = self.metrics
+            let failures = server.failures
+            let route = call.route
+            let requestID = relayed.headers[Upstream.requestIDField]
             return Answer(
                 response: Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: stream.bytes)),
                 outcome: outcome,
@@ -59,16 +69,28 @@ extension ProxyHandlers {
                         return outcome
                     case .failure(let error):
                         // A broken stream was counted as it broke; one that
-                        // ended cleanly but incomplete is counted here.
-                        if error is IncompleteStream {
+                        // ended cleanly but incomplete, or was cut by a
+                        // time-out, is counted here.
+                        if error is IncompleteStream || error is StreamTimeout {
                             metrics.upstreamErrors.increment()
                             metrics.streamsInterrupted.increment()
                         }
+                        failures.record("a relayed stream did not complete; not cached", route: route.label, status: 200, upstreamRequestID: requestID, detail: "\(error)")
                         return .upstreamError
                     }
                 }
             )
         }
+    }
+
+    /// `body` with `stream_options.include_usage` set, so the stored answer has
+    /// its usage. Unchanged if it cannot be read (the upstream then judges it).
+    static func askingForUsage(_ body: ByteBuffer) -> ByteBuffer {
+        guard case .object(var members)? = try? JSONValue(parsing: body.readableBytesView) else { return body }
+        var options = members["stream_options"]?.objectValue ?? [:]
+        options["include_usage"] = .bool(true)
+        members["stream_options"] = .object(options)
+        return ByteBuffer(bytes: JSONValue.object(members).jsonBytes)
     }
 
     /// What a relayed stream keeps of the upstream's answer.

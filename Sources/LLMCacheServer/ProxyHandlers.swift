@@ -6,6 +6,7 @@ import LLMCache
 import LLMCacheOpenAI
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The route handlers. A value holding only shared, thread-safe parts.
 struct ProxyHandlers: Sendable {
@@ -29,10 +30,16 @@ struct ProxyHandlers: Sendable {
     static let jsonContentType = HTTPField(name: .contentType, value: "application/json")
 
     func register(on router: Router<BasicRequestContext>) {
+        // First, so that it sees the requests no route takes.
+        router.add(middleware: UnknownRouteMiddleware())
         for route in ProxyMetrics.Route.allCases {
             router.post(RouterPath("/v1" + route.path)) { request, _ in try await recorded(route) { try await cached(request, route: route) } }
         }
-        router.get("/v1/models") { request, _ in await passThrough(request, path: "/models") }
+        // Everything else under /v1 (models, files, batches, moderations...)
+        // goes to the upstream untouched and is not cached.
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/v1/**", method: method) { request, _ in await passThrough(request) }
+        }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
         }
@@ -60,7 +67,7 @@ struct ProxyHandlers: Sendable {
             answer = try await handle()
         } catch {
             let failure = proxyError(error)
-            if failure is InternalProxyError { server.logger.error("request failed", metadata: ["error": "\(error)"]) }
+            logFailure(failure, route: route)
             metrics.record(route, failure.outcome, since: start)
             throw failure
         }
@@ -71,16 +78,37 @@ struct ProxyHandlers: Sendable {
         var response = answer.response
         let body = response.body
         let metrics = self.metrics
+        let failures = server.failures
         response.body = ResponseBody { writer in
             do {
                 try await body.write(writer)
             } catch {
+                failures.record("a relayed stream broke off", route: route.label, status: nil, upstreamRequestID: nil, detail: "\(error)")
                 metrics.record(route, .upstreamError, since: start)
                 throw error
             }
             metrics.record(route, await settled(), since: start)
         }
         return response
+    }
+
+    /// One rate-limited log line for a failed request (docs/PROXY.md, "Logs").
+    func logFailure(_ failure: any ProxyError, route: ProxyMetrics.Route) {
+        switch failure {
+        case let failure as UpstreamFailure:
+            let valid = (200..<300).contains(failure.answer.status)
+            server.failures.record(
+                valid ? "the upstream's answer is not a valid response; relayed, not cached" : "the upstream answered an error",
+                route: route.label, status: failure.answer.status, upstreamRequestID: failure.answer.requestID,
+                detail: valid ? "content type \(failure.answer.contentType ?? "none")" : nil
+            )
+        case let failure as UpstreamUnavailable:
+            server.failures.record(failure.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: route.label, status: Int(failure.status.code), upstreamRequestID: nil, detail: failure.message)
+        case let failure as InternalProxyError:
+            server.logger.error("request failed", metadata: ["route": "\(route.label)", "error": "\(failure.underlying)"])
+        default:
+            break
+        }
     }
 
     // MARK: - Cached routes
@@ -94,11 +122,12 @@ struct ProxyHandlers: Sendable {
             throw ProxyRequestError("the request body is larger than the proxy's limit of \(limit) bytes; send a smaller request, or start the proxy with a larger --max-body-bytes", param: nil, status: .contentTooLarge)
         }
         let parsed: RequestMemo.Entry
-        let controls: CacheControls
+        var controls: CacheControls
         do {
-            parsed = try self.parsed(body, headers: request.headers)
+            parsed = try self.parsed(body, headers: request.headers, route: route)
             try Self.validate(parsed.request, route: route)
             controls = try CacheControls(headers: request.headers)
+            if let object = parsed.cacheObject { try controls.apply(body: object) }
         } catch let error as CacheError {
             throw ProxyRequestError(error.message, param: error.field)
         } catch let error as ProxyRequestError {
@@ -109,39 +138,76 @@ struct ProxyHandlers: Sendable {
         // Embeddings requests have no semantic scope (SemanticScope refuses an
         // `input`), so only chat and completions are ever matched by meaning.
         let options = controls.options(namespace: parsed.namespace, semantic: server.configuration.semantic)
-        let call = UpstreamCall(route: route, headers: request.headers, body: body)
+        let call = UpstreamCall(route: route, headers: request.headers, body: parsed.forwardedBody ?? body)
         if route != .embeddings, parsed.request.isStreaming {
             return try await streamed(parsed, call: call, options: options)
         }
+        // The headers of the upstream's answer, when this request made the call.
+        let relayed = Mutex<HTTPFields?>(nil)
         let response = try await cache.response(for: parsed.request, key: parsed.key, options: options) { [upstream, metrics] _ in
             let upstreamStart = ContinuousClock.now
+            let answer: UpstreamAnswer
             do {
-                let (_, answer) = try await upstream.collect(upstream.request(.POST, path: call.route.path, headers: call.headers, body: call.body))
+                answer = try await upstream.collect(upstream.request(.POST, path: call.route.path, headers: call.headers, body: call.body))
                 metrics.upstreamDuration.record(ContinuousClock.now - upstreamStart)
-                return Data(answer.readableBytesView)
             } catch {
                 metrics.upstreamErrors.increment()
                 throw error
             }
+            // Only an answer of the route's shape is stored; anything else (a
+            // gateway's HTML page, an error sent with 200) is relayed as it came.
+            guard Self.isAnswer(answer, of: call.route) else { throw UpstreamFailure(answer) }
+            relayed.withLock { $0 = Upstream.relayedHeaders(answer.headers) }
+            return Data(answer.body.readableBytesView)
         }
-        return served(response, request: parsed.request, streaming: false)
+        return served(response, request: parsed.request, streaming: false, upstreamHeaders: relayed.withLock { $0 })
+    }
+
+    /// Whether `answer` is a response object of `route` that may be stored:
+    /// a JSON object with `choices` (chat, completions) or `data`
+    /// (embeddings) and no `error`.
+    static func isAnswer(_ answer: UpstreamAnswer, of route: ProxyMetrics.Route) -> Bool {
+        if let type = answer.contentType?.lowercased(), !type.contains("json") { return false }
+        guard case .object(let fields)? = try? JSONValue(parsing: answer.body.readableBytesView) else { return false }
+        if let error = fields["error"], error != .null { return false }
+        switch route {
+        case .chat, .completions: return fields["choices"]?.arrayValue != nil
+        case .embeddings: return fields["data"]?.arrayValue != nil
+        }
     }
 
     /// The request in `body`, its tenant namespace and its key: remembered
-    /// from an earlier request with the same bytes and credentials, or
+    /// from an earlier request with the same bytes, credentials and route, or
     /// derived and remembered now.
     ///
-    /// - Throws: ``CacheError`` when the body is not a valid request.
-    func parsed(_ body: ByteBuffer, headers: HTTPFields) throws -> RequestMemo.Entry {
+    /// A body-level `cache` object (LiteLLM's per-request controls) is taken
+    /// out: it is neither part of the key nor sent upstream.
+    ///
+    /// - Throws: ``CacheError`` when the body is not a valid request,
+    ///   ``ProxyRequestError`` when its `cache` object is not valid.
+    func parsed(_ body: ByteBuffer, headers: HTTPFields, route: ProxyMetrics.Route) throws -> RequestMemo.Entry {
         let memo = server.requestMemo
         let credentials = RequestMemo.Credentials(headers)
-        let slot = memo.slot(body: body, credentials: credentials)
-        if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials) { return entry }
-        let request = try LLMRequest(json: body.readableBytesView)
-        let namespace = server.tenants.namespace(for: credentials)
+        let slot = memo.slot(body: body, credentials: credentials, route: route)
+        if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials, route: route) { return entry }
+        var request = try LLMRequest(json: body.readableBytesView)
+        var namespace = server.tenants.namespace(for: credentials)
+        var cacheObject: JSONValue?
+        var forwardedBody: ByteBuffer?
+        if request.typeName(ofMember: "cache") != nil, case .object(var members) = request.body {
+            let object = members.removeValue(forKey: "cache")!
+            var probe = CacheControls()
+            if let name = try probe.apply(body: object) { namespace += "/" + name }
+            cacheObject = object
+            let stripped = JSONValue.object(members)
+            request = try LLMRequest(stripped)
+            forwardedBody = ByteBuffer(bytes: stripped.jsonBytes)
+        }
+        request.endpoint = route.endpoint
         let entry = RequestMemo.Entry(
-            body: Array(body.readableBytesView), credentials: credentials, request: request,
-            namespace: namespace, key: cache.key(for: request, namespace: namespace)
+            body: Array(body.readableBytesView), credentials: credentials, route: route, request: request,
+            namespace: namespace, key: cache.key(for: request, namespace: namespace),
+            cacheObject: cacheObject, forwardedBody: forwardedBody
         )
         if let slot { memo.insert(entry, at: slot) }
         return entry
@@ -156,7 +222,9 @@ struct ProxyHandlers: Sendable {
 
     /// Serves an answer the core returned: as it is for a plain request (no
     /// re-encoding), or replayed as a stream of chunks for `"stream": true`.
-    func served(_ response: LLMCache.Response, request: LLMRequest, streaming: Bool) -> Answer {
+    /// `upstreamHeaders`: on a miss this request computed, the upstream's
+    /// response headers, relayed.
+    func served(_ response: LLMCache.Response, request: LLMRequest, streaming: Bool, upstreamHeaders: HTTPFields? = nil) -> Answer {
         let outcome = ProxyMetrics.Outcome(response.source)
         var key = response.key
         var similarity: Float?
@@ -175,7 +243,10 @@ struct ProxyHandlers: Sendable {
             headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
             return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events))), outcome: outcome)
         }
-        headers.append(Self.jsonContentType)
+        if let upstreamHeaders {
+            for field in upstreamHeaders where headers[field.name] == nil { headers.append(field) }
+        }
+        if upstreamHeaders?[.contentType] == nil { headers.append(Self.jsonContentType) }
         return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value))), outcome: outcome)
     }
 
@@ -219,16 +290,29 @@ struct ProxyHandlers: Sendable {
 
     // MARK: - Pass-through and operations
 
-    func passThrough(_ request: Request, path: String) async -> Response {
+    /// A route the proxy does not cache, sent to the upstream as it came
+    /// (method, path below `/v1`, query, headers, body) and answered as the
+    /// upstream answered, streamed both ways.
+    func passThrough(_ request: Request) async -> Response {
+        var path = request.uri.path
+        if path.hasPrefix("/v1") { path.removeFirst(3) }
+        if let query = request.uri.query, !query.isEmpty { path += "?" + query }
+        let method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        var upstreamRequest = upstream.request(method, path: path, headers: request.headers, body: nil)
+        if method != .GET, method != .HEAD {
+            let length = request.headers[.contentLength].flatMap { Int($0) }
+            upstreamRequest.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
+        }
         do {
-            let (headers, body) = try await upstream.collect(upstream.request(.GET, path: path, headers: request.headers, body: nil))
-            return Response(status: .ok, headers: Upstream.relayedHeaders(headers), body: ResponseBody(byteBuffer: body))
-        } catch let failure as UpstreamFailure {
-            var headers = HTTPFields()
-            headers[.contentType] = failure.contentType ?? "application/json"
-            return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: failure.body))
+            let response = try await upstream.execute(upstreamRequest)
+            return Response(
+                status: HTTPResponse.Status(code: Int(response.status.code)),
+                headers: Upstream.relayedHeaders(response.headers),
+                body: ResponseBody(asyncSequence: response.body)
+            )
         } catch let unavailable as UpstreamUnavailable {
-            return OpenAIErrorBody.response(unavailable.timedOut ? .gatewayTimeout : .badGateway, message: unavailable.message, type: "upstream_error")
+            server.failures.record(unavailable.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: "passthrough", status: Int(unavailable.status.code), upstreamRequestID: nil, detail: unavailable.message)
+            return OpenAIErrorBody.response(unavailable.status, message: unavailable.message, type: "upstream_error")
         } catch {
             return OpenAIErrorBody.response(.badGateway, message: "\(error)", type: "upstream_error")
         }
@@ -256,12 +340,15 @@ extension ProxyMetrics.Outcome {
 }
 
 extension ProxyMetrics.Route {
-    /// The path, relative to the upstream base URL and to the proxy's `/v1`.
-    var path: String {
+    /// The endpoint requests of this route are keyed under.
+    var endpoint: LLMRequest.Endpoint {
         switch self {
-        case .chat: return "/chat/completions"
-        case .completions: return "/completions"
-        case .embeddings: return "/embeddings"
+        case .chat: return .chatCompletions
+        case .completions: return .completions
+        case .embeddings: return .embeddings
         }
     }
+
+    /// The path, relative to the upstream base URL and to the proxy's `/v1`.
+    var path: String { endpoint.path }
 }

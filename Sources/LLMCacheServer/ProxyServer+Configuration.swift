@@ -15,27 +15,45 @@ extension ProxyServer {
             /// `base_url`: requests to the proxy's `/v1/<route>` go to
             /// `<baseURL>/<route>`. Default `https://api.openai.com/v1`.
             public var baseURL: String
-            /// Establishing a connection to the upstream. Default 10 seconds.
+            /// Establishing a connection to the upstream. Default 10 seconds. A
+            /// refused connection or an unknown host fails at once; this bounds
+            /// only a host that does not answer.
             public var connectTimeout: Duration
-            /// A whole upstream call, streams included. Default 600 seconds.
+            /// A whole upstream call, streams included: a stream still running
+            /// then is cut with an error event and not cached. Default 600 seconds.
             public var requestTimeout: Duration
+            /// The longest silence between two events of a stream once it has
+            /// begun; a stream silent for longer is cut with an error event and
+            /// not cached. `nil`: only ``requestTimeout`` applies. Default 120 seconds.
+            public var idleTimeout: Duration?
             /// Connections kept to the upstream at most (HTTP/1.1). Default 64.
             public var maximumConnections: Int
             /// The largest non-streamed upstream answer accepted. Default 64 MiB.
             public var maximumResponseBytes: Int
+            /// Whether a streamed miss asks the upstream for its usage
+            /// (`stream_options.include_usage`) even when the caller did not, so
+            /// that the stored answer has `usage` (later hits report it, savings
+            /// count it); the caller who did not ask does not see the usage chunk.
+            /// Turn off only for an upstream that refuses `stream_options`.
+            /// Default true.
+            public var requestsStreamUsage: Bool
 
             public init(
                 baseURL: String = "https://api.openai.com/v1",
                 connectTimeout: Duration = .seconds(10),
                 requestTimeout: Duration = .seconds(600),
+                idleTimeout: Duration? = .seconds(120),
                 maximumConnections: Int = 64,
-                maximumResponseBytes: Int = 64 << 20
+                maximumResponseBytes: Int = 64 << 20,
+                requestsStreamUsage: Bool = true
             ) {
                 self.baseURL = baseURL
                 self.connectTimeout = connectTimeout
                 self.requestTimeout = requestTimeout
+                self.idleTimeout = idleTimeout
                 self.maximumConnections = maximumConnections
                 self.maximumResponseBytes = maximumResponseBytes
+                self.requestsStreamUsage = requestsStreamUsage
             }
         }
 

@@ -10,8 +10,9 @@ import ServiceLifecycle
 /// at it and repeated requests are answered from the cache.
 ///
 /// Routes: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`
-/// (cached), `GET /v1/models` (passed through), `GET /healthz`, `GET /metrics`
-/// (Prometheus text) and the admin API under `/admin/` (see docs/PROXY.md).
+/// (cached), every other `/v1/...` route (passed through to the upstream
+/// untouched), `GET /healthz`, `GET /metrics` (Prometheus text) and the admin
+/// API under `/admin/` (see docs/PROXY.md).
 ///
 /// A ServiceLifecycle `Service`: run it in a `ServiceGroup`, or call
 /// ``run()`` directly and cancel the task to stop. Thread-safe.
@@ -35,6 +36,7 @@ public final class ProxyServer: Service {
     /// metrics and the proxy's `llm_cache_proxy_*` metrics.
     public let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let failures: FailureLog
     let onListening: @Sendable (_ port: Int) async -> Void
     let metrics: ProxyMetrics
     let tenants: TenantNamespace
@@ -70,6 +72,7 @@ public final class ProxyServer: Service {
         self.registry = registry
         self.cache = LLMCache(store: store, semantic: semantic, configuration: cacheConfiguration, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
         self.logger = logger
+        self.failures = FailureLog(logger: logger)
         self.onListening = onListening
         self.metrics = ProxyMetrics(registry: registry)
         self.tenants = TenantNamespace(shared: configuration.tenancy.sharedNamespace)

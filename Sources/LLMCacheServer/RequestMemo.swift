@@ -5,7 +5,7 @@ import NIOCore
 import Synchronization
 
 /// Recently seen request bodies with what the proxy derived from them: the
-/// validated ``LLMRequest``, the tenant namespace and the cache key.
+/// validated ``LLMRequest``, the tenant namespace and the cache key, per route.
 ///
 /// A hit is by definition a repeat, and repeats usually come byte for byte
 /// from the same client code; for them the proxy skips parsing and
@@ -26,9 +26,15 @@ final class RequestMemo: Sendable {
     struct Entry: Sendable {
         var body: [UInt8]
         var credentials: Credentials
+        var route: ProxyMetrics.Route
         var request: LLMRequest
         var namespace: String
         var key: CacheKey
+        /// The body's LiteLLM-style `cache` object, read as per-request controls.
+        var cacheObject: JSONValue?
+        /// What goes upstream when it is not the body as received (the
+        /// `cache` object taken out).
+        var forwardedBody: ByteBuffer?
     }
 
     typealias Credentials = TenantNamespace.Credentials
@@ -45,18 +51,19 @@ final class RequestMemo: Sendable {
         slots = Mutex(Array(repeating: nil, count: max(1, capacity)))
     }
 
-    /// The slot `body` and `credentials` map to, or `nil` for a body too large to keep.
-    func slot(body: ByteBuffer, credentials: Credentials) -> Int? {
+    /// The slot `body`, `credentials` and `route` map to, or `nil` for a body too large to keep.
+    func slot(body: ByteBuffer, credentials: Credentials, route: ProxyMetrics.Route) -> Int? {
         guard body.readableBytes <= maximumBodyBytes else { return nil }
         var hasher = Hasher()
         body.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
         hasher.combine(credentials)
+        hasher.combine(route)
         return Int(UInt(bitPattern: hasher.finalize()) % UInt(capacity))
     }
 
-    /// The entry for exactly these bytes and credentials, if it is in `slot`.
-    func entry(at slot: Int, body: ByteBuffer, credentials: Credentials) -> Entry? {
-        guard let entry = slots.withLock({ $0[slot] }), entry.credentials == credentials else { return nil }
+    /// The entry for exactly these bytes, credentials and route, if it is in `slot`.
+    func entry(at slot: Int, body: ByteBuffer, credentials: Credentials, route: ProxyMetrics.Route) -> Entry? {
+        guard let entry = slots.withLock({ $0[slot] }), entry.route == route, entry.credentials == credentials else { return nil }
         let same = body.withUnsafeReadableBytes { bytes in
             entry.body.withUnsafeBytes { kept in bytes.count == kept.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, kept.baseAddress!, bytes.count) == 0) }
         }

@@ -26,25 +26,35 @@ struct Upstream: Sendable {
         var http = HTTPClient.Configuration()
         http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds), read: nil)
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnections)
+        // A refused connection or an unknown host fails the request at once
+        // instead of being retried until the connect time-out: the caller
+        // learns in milliseconds that the upstream is down. Silence (a host
+        // that does not answer) still waits for the connect time-out.
+        http.connectionPool.retryConnectionEstablishment = false
         // Bodies are relayed and stored as the upstream sent them: compressed
         // bodies would have to be decoded to assemble streams and count tokens.
         http.decompression = .disabled
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
-    /// Headers never forwarded: hop-by-hop headers, the ones the client sets
-    /// itself, compression (the proxy must read the body), and the proxy's own
-    /// cache controls, which mean nothing to the upstream.
+    /// Request headers never forwarded: hop-by-hop headers, the ones the
+    /// client sets itself, compression (the proxy must read the body), and the
+    /// proxy's own cache controls (`Cache-Control` and every `X-Cache-*`),
+    /// which mean nothing to the upstream.
     static let dropped: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding",
-        "upgrade", "host", "content-length", "accept-encoding", "cache-control", "x-cache-ttl", "x-cache-tags",
-        "x-cache-semantic", "expect",
+        "upgrade", "host", "content-length", "accept-encoding", "cache-control", "expect",
     ]
+
+    static func isForwarded(_ name: HTTPField.Name) -> Bool {
+        let canonical = name.canonicalName
+        return !dropped.contains(canonical) && !canonical.hasPrefix("x-cache-")
+    }
 
     func request(_ method: NIOHTTP1.HTTPMethod, path: String, headers: HTTPFields, body: ByteBuffer?) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        for field in headers where !Self.dropped.contains(field.name.canonicalName) {
+        for field in headers where Self.isForwarded(field.name) {
             request.headers.add(name: field.name.rawName, value: field.value)
         }
         if let body {
@@ -63,20 +73,39 @@ struct Upstream: Sendable {
         }
     }
 
-    /// Sends a request and collects the whole answer; a non-2xx answer throws
-    /// ``UpstreamFailure``.
-    func collect(_ request: HTTPClientRequest) async throws -> (HTTPHeaders, ByteBuffer) {
+    /// Sends a request and collects the whole answer within the request
+    /// time-out (async-http-client's deadline ends with the response head); a
+    /// non-2xx answer throws ``UpstreamFailure``.
+    func collect(_ request: HTTPClientRequest) async throws -> UpstreamAnswer {
+        let deadline = ContinuousClock.now + configuration.requestTimeout
         let response = try await execute(request)
+        let limit = configuration.maximumResponseBytes
         let body: ByteBuffer
         do {
-            body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+            body = try await Self.within(deadline) { try await response.body.collect(upTo: limit) }
         } catch {
             throw Self.unavailable(error)
         }
-        guard (200..<300).contains(response.status.code) else {
-            throw UpstreamFailure(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: body)
+        let answer = UpstreamAnswer(status: Int(response.status.code), headers: response.headers, body: body)
+        guard (200..<300).contains(response.status.code) else { throw UpstreamFailure(answer) }
+        return answer
+    }
+
+    /// `body`'s result, or ``UpstreamUnavailable`` (timed out) once
+    /// `deadline` has passed; `body` is then cancelled.
+    static func within<T: Sendable>(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw UpstreamUnavailable(message: "the upstream did not finish its answer within the upstream time-out; retry, or raise --upstream-timeout", timedOut: true)
+            }
+            return value
         }
-        return (response.headers, body)
     }
 
     static func unavailable(_ error: any Error) -> any Error {
@@ -92,15 +121,34 @@ struct Upstream: Sendable {
         return UpstreamUnavailable(message: "the upstream could not be reached or broke off (\(error)); check the upstream URL and that it is up", timedOut: false)
     }
 
-    /// Upstream response headers worth returning to the caller on a miss.
+    static let requestIDField = HTTPField.Name("x-request-id")!
+
+    /// Response headers never relayed: hop-by-hop headers and the ones the
+    /// proxy's HTTP server sets itself.
+    static let notRelayed: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "te", "trailer", "transfer-encoding",
+        "upgrade", "content-length", "date", "server",
+    ]
+
+    /// The upstream's response headers as the caller gets them: all of them
+    /// (`Retry-After`, `x-request-id`, `x-ratelimit-*`, `openai-*`, the content
+    /// type...) except hop-by-hop ones.
     static func relayedHeaders(_ headers: HTTPHeaders) -> HTTPFields {
         var fields = HTTPFields()
-        for (name, value) in headers {
-            let lower = name.lowercased()
-            if lower == "content-type" || lower == "x-request-id" || lower.hasPrefix("openai-") || lower.hasPrefix("x-ratelimit-") {
-                if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
-            }
+        fields.reserveCapacity(headers.count)
+        for (name, value) in headers where !notRelayed.contains(name.lowercased()) {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
         }
         return fields
     }
+}
+
+/// A whole upstream answer: status, headers and body.
+struct UpstreamAnswer: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+
+    var contentType: String? { headers.first(name: "content-type") }
+    var requestID: String? { headers.first(name: "x-request-id") }
 }

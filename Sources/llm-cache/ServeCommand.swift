@@ -80,14 +80,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes; larger get 413. Env LLMCACHE_MAX_BODY_BYTES. Default 4194304 (4 MiB).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Seconds an upstream call may take in all, streams included. Env LLMCACHE_UPSTREAM_TIMEOUT. Default 600.")
+    @Option(help: "Seconds an upstream call may take in all, streams included: a stream still running then ends with an error event and is not cached. Env LLMCACHE_UPSTREAM_TIMEOUT. Default 600.")
     var upstreamTimeout: Double?
 
-    @Option(help: "Seconds to establish an upstream connection. Env LLMCACHE_CONNECT_TIMEOUT. Default 10.")
+    @Option(help: "Seconds a stream may fall silent between events before it is cut (an error event, not cached); 0 for no limit but --upstream-timeout. Env LLMCACHE_UPSTREAM_IDLE_TIMEOUT. Default 120.")
+    var upstreamIdleTimeout: Double?
+
+    @Option(help: "on: a streamed miss asks the upstream for usage (stream_options.include_usage) so stored answers carry it, and callers who did not ask do not see the usage chunk; off: only for an upstream that refuses stream_options. Env LLMCACHE_STREAM_USAGE. Default on.")
+    var streamUsage: String?
+
+    @Option(help: "Seconds to establish an upstream connection; a refused connection or unknown host fails at once. Env LLMCACHE_CONNECT_TIMEOUT. Default 10.")
     var connectTimeout: Double?
 
     @Option(help: "Upstream connections kept at most. Env LLMCACHE_UPSTREAM_CONNECTIONS. Default 64.")
     var upstreamConnections: Int?
+
 
     @Option(help: "trace, debug, info, notice, warning, error or critical. Env LLMCACHE_LOG_LEVEL. Default info.")
     var logLevel: String?
@@ -158,7 +165,8 @@ struct ServeCommand: AsyncParsableCommand {
               upstream   \(upstream)
               store      \(store)
               semantic   \(model)
-              try it     curl -s http://\(address):\(port)/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}]}' -D - -o /dev/null | grep -i x-cache
+              try it     curl -s http://\(address):\(port)/v1/chat/completions -H "Authorization: Bearer $OPENAI_API_KEY" -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}]}' -i
+                         (run it twice: the second answer says X-Cache: HIT; without a key the upstream's 401 comes back as it was sent)
 
 
             """
@@ -181,7 +189,7 @@ struct ServeSettings {
 
     static let fileKeys: Set<String> = [
         "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
-        "max_body_bytes", "upstream_timeout", "connect_timeout", "upstream_connections", "log_level", "prices",
+        "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "log_level", "prices",
     ]
 
     init(command: ServeCommand, environment: [String: String]) throws {
@@ -271,6 +279,17 @@ struct ServeSettings {
         if let seconds = try number(command.upstreamTimeout, "LLMCACHE_UPSTREAM_TIMEOUT", "upstream_timeout", Double.self) {
             guard seconds > 0 else { throw ValidationError("--upstream-timeout must be positive") }
             configuration.upstream.requestTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = try number(command.upstreamIdleTimeout, "LLMCACHE_UPSTREAM_IDLE_TIMEOUT", "upstream_idle_timeout", Double.self) {
+            guard seconds >= 0 else { throw ValidationError("--upstream-idle-timeout must be 0 (no limit) or a positive number of seconds, got \(seconds)") }
+            configuration.upstream.idleTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        }
+        if let mode = try text(command.streamUsage, "LLMCACHE_STREAM_USAGE", "stream_usage") {
+            switch mode.lowercased() {
+            case "on", "true": configuration.upstream.requestsStreamUsage = true
+            case "off", "false": configuration.upstream.requestsStreamUsage = false
+            default: throw ValidationError("--stream-usage must be on or off, got '\(mode)'")
+            }
         }
         if let seconds = try number(command.connectTimeout, "LLMCACHE_CONNECT_TIMEOUT", "connect_timeout", Double.self) {
             guard seconds > 0 else { throw ValidationError("--connect-timeout must be positive") }

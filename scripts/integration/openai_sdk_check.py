@@ -135,6 +135,70 @@ def tenants():
 
 def models():
     expect([m.id for m in client.models.list().data] == ["fake-model"], "model list not passed through")
+    expect(client.models.retrieve("fake-model").id == "fake-model", "GET /v1/models/{id} not passed through")
+    try:
+        client.models.retrieve("no-such-model")
+    except openai.NotFoundError as error:
+        expect(error.body.get("code") == "model_not_found", f"the upstream's 404 was not relayed: {error.body}")
+        return
+    raise AssertionError("no NotFoundError for an unknown model")
+
+
+def usage_from_stream():
+    # The SDK's default: no stream_options. The stored answer still has usage.
+    # A model of its own, so no earlier entry can answer it by meaning.
+    collect(client.chat.completions.create(model="gpt-4o-usage", messages=messages("usage from a stream"), stream=True))
+    plain = client.chat.completions.with_raw_response.create(model="gpt-4o-usage", messages=messages("usage from a stream"))
+    expect(plain.headers.get("x-cache") == "HIT", f"X-Cache {plain.headers.get('x-cache')}")
+    usage = plain.parse().usage
+    expect(usage is not None and usage.completion_tokens > 0, f"usage {usage}")
+
+
+def logprobs_through_streams():
+    asked = dict(model="gpt-4o-mini", messages=messages("logprobs"), logprobs=True, top_logprobs=2)
+    live = [c for chunk in client.chat.completions.create(stream=True, **asked) if chunk.choices and chunk.choices[0].logprobs for c in chunk.choices[0].logprobs.content]
+    plain = client.chat.completions.with_raw_response.create(**asked)
+    expect(plain.headers.get("x-cache") == "HIT", f"X-Cache {plain.headers.get('x-cache')}")
+    stored = plain.parse().choices[0].logprobs.content
+    expect([t.token for t in stored] == [t.token for t in live] and live, "logprobs lost through the stream")
+    expect(len(stored[0].top_logprobs) == 2, "top_logprobs lost")
+    replayed = [c for chunk in client.chat.completions.create(stream=True, **asked) if chunk.choices and chunk.choices[0].logprobs for c in chunk.choices[0].logprobs.content]
+    expect([t.logprob for t in replayed] == [t.logprob for t in live], "logprobs not replayed on a streamed hit")
+
+
+def retry_after():
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages("slow down"), extra_headers={"X-Fake-Status": "429", "X-Fake-Retry-After": "7"})
+    except openai.RateLimitError as error:
+        expect(error.response.headers.get("retry-after") == "7", f"Retry-After {error.response.headers.get('retry-after')}")
+        expect(error.response.headers.get("x-request-id", "").startswith("req_fake_"), "no x-request-id")
+        return
+    raise AssertionError("no RateLimitError")
+
+
+def request_id_on_miss():
+    miss = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("request id"))
+    expect(miss.headers.get("x-cache") == "MISS", "not a miss")
+    expect(miss.headers.get("x-request-id", "").startswith("req_fake_"), f"x-request-id {miss.headers.get('x-request-id')}")
+
+
+def body_cache_controls():
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages("litellm controls"))
+    fresh = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("litellm controls"), extra_body={"cache": {"no-cache": True}})
+    expect(fresh.headers.get("x-cache") == "MISS", f"no-cache in the body was not honoured: {fresh.headers.get('x-cache')}")
+    again = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("litellm controls"))
+    expect(again.headers.get("x-cache") == "HIT", "the cache object became part of the key")
+
+
+def unknown_route():
+    # A base URL without /v1, the commonest mistake.
+    wrong = openai.OpenAI(base_url=sys.argv[1].rstrip("/") + "/api", api_key="sk-sdk-one", max_retries=0, timeout=30)
+    try:
+        wrong.chat.completions.create(model="gpt-4o-mini", messages=messages("wrong base"))
+    except openai.NotFoundError as error:
+        expect("/v1/chat/completions" in str(error), f"the 404 does not name the routes: {error}")
+        return
+    raise AssertionError("no NotFoundError")
 
 
 for name, function in [
@@ -148,5 +212,11 @@ for name, function in [
     ("sdk bad request is a 400 naming the field", bad_request),
     ("sdk tenants isolated by API key", tenants),
     ("sdk models passed through", models),
+    ("sdk plain hit of an entry stored from a stream has usage", usage_from_stream),
+    ("sdk logprobs survive a streamed miss into plain and streamed hits", logprobs_through_streams),
+    ("sdk 429 Retry-After reaches the client", retry_after),
+    ("sdk a miss relays the upstream's x-request-id", request_id_on_miss),
+    ("sdk body-level cache controls honoured and kept out of the key", body_cache_controls),
+    ("sdk unknown route is a JSON 404 naming the routes", unknown_route),
 ]:
     check(name, function)
