@@ -126,6 +126,8 @@ extension ProxyServer {
         /// How cached answers are cut into chunks for streamed hits. Default 16
         /// characters a chunk.
         public var replay: StreamReplay
+        /// Time-outs and the limit on client connections. Default: see ``Connections``.
+        public var connections: Connections
 
         public init(
             host: String = "127.0.0.1",
@@ -136,7 +138,8 @@ extension ProxyServer {
             semantic: Semantic = Semantic(),
             maximumRequestBytes: Int = 4 << 20,
             prices: PriceTable = .standard,
-            replay: StreamReplay = StreamReplay()
+            replay: StreamReplay = StreamReplay(),
+            connections: Connections = Connections()
         ) {
             self.host = host
             self.port = port
@@ -147,6 +150,7 @@ extension ProxyServer {
             self.maximumRequestBytes = maximumRequestBytes
             self.prices = prices
             self.replay = replay
+            self.connections = connections
         }
     }
 }

@@ -102,6 +102,7 @@ public final class ProxyServer: Service {
         let port = configuration.port
         let app = Application(
             router: router,
+            server: ConnectionGuard.server(configuration.connections, maximumRequestBytes: configuration.maximumRequestBytes, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger
