@@ -95,6 +95,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Upstream connections kept at most. Env LLMCACHE_UPSTREAM_CONNECTIONS. Default 64.")
     var upstreamConnections: Int?
 
+    @Option(help: "Seconds a client has to send a complete request head, from connecting (or from the first byte of a next request on a kept-alive connection); then the connection is closed. Env LLMCACHE_HEADER_TIMEOUT. Default 10.")
+    var headerTimeout: Double?
+
+    @Option(help: "Seconds a request body may take to arrive after its head; then the client gets 408 and the connection is closed. Env LLMCACHE_BODY_TIMEOUT. Default 60.")
+    var bodyTimeout: Double?
+
+    @Option(help: "Seconds a kept-alive client connection may wait with no request in flight before it is closed (a response being streamed is not idle). Env LLMCACHE_IDLE_TIMEOUT. Default 60.")
+    var idleTimeout: Double?
+
+    @Option(help: "Client connections open at once at most; beyond it new connections are closed at once. Env LLMCACHE_MAX_CONNECTIONS. Default 10000.")
+    var maxConnections: Int?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical. Env LLMCACHE_LOG_LEVEL. Default info.")
     var logLevel: String?
@@ -110,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "llm-cache.serve")
+        Self.raiseOpenFileLimit(toServe: settings.configuration.connections.maximumConnections, logger: logger)
         var services: [any Service] = []
         let store: any CacheStore
         let storeDescription: String
@@ -155,6 +167,33 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// Raises the soft limit on open files to the hard one: each client
+    /// connection is a file, and the usual soft limit (1024) is far below the
+    /// default connection limit.
+    static func raiseOpenFileLimit(toServe connections: Int, logger: Logger) {
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            #if canImport(Darwin)
+            // Darwin refuses a soft limit above OPEN_MAX, and its hard limit is often unlimited.
+            raised.rlim_cur = min(limit.rlim_max, rlim_t(OPEN_MAX))
+            #endif
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        logger.debug("open files limit", metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)"])
+        // Listening sockets, the store and upstream connections need some files too.
+        if limit.rlim_cur < rlim_t(connections) + 256 {
+            logger.warning("the open files limit (\(limit.rlim_cur)) is below --max-connections (\(connections)) plus room for the proxy's own files: connections past it cannot be accepted; raise the hard limit (ulimit -Hn) or lower --max-connections")
+        }
+    }
+
     /// What `make run` shows a person: where to point a client, and how.
     static func banner(host: String, port: Int, upstream: String, store: String, model: String) -> String {
         let address = host.contains(":") ? "[\(host)]" : host
@@ -190,6 +229,7 @@ struct ServeSettings {
     static let fileKeys: Set<String> = [
         "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
         "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "log_level", "prices",
+        "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
 
     init(command: ServeCommand, environment: [String: String]) throws {
@@ -298,6 +338,20 @@ struct ServeSettings {
         if let connections = try number(command.upstreamConnections, "LLMCACHE_UPSTREAM_CONNECTIONS", "upstream_connections", Int.self) {
             guard connections > 0 else { throw ValidationError("--upstream-connections must be positive") }
             configuration.upstream.maximumConnections = connections
+        }
+        func timeout(_ flag: Double?, _ variable: String, _ key: String) throws -> Duration? {
+            guard let seconds = try number(flag, variable, key, Double.self) else { return nil }
+            guard seconds.isFinite, seconds >= 0.001, seconds <= 86_400 else {
+                throw ValidationError("--\(key.replacingOccurrences(of: "_", with: "-")) must be a number of seconds from 0.001 to 86400, got \(seconds)")
+            }
+            return .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        if let headerTimeout = try timeout(command.headerTimeout, "LLMCACHE_HEADER_TIMEOUT", "header_timeout") { configuration.connections.headerTimeout = headerTimeout }
+        if let bodyTimeout = try timeout(command.bodyTimeout, "LLMCACHE_BODY_TIMEOUT", "body_timeout") { configuration.connections.bodyTimeout = bodyTimeout }
+        if let idleTimeout = try timeout(command.idleTimeout, "LLMCACHE_IDLE_TIMEOUT", "idle_timeout") { configuration.connections.idleTimeout = idleTimeout }
+        if let connections = try number(command.maxConnections, "LLMCACHE_MAX_CONNECTIONS", "max_connections", Int.self) {
+            guard (1...1_000_000).contains(connections) else { throw ValidationError("--max-connections must be from 1 to 1000000, got \(connections)") }
+            configuration.connections.maximumConnections = connections
         }
         if let level = try text(command.logLevel, "LLMCACHE_LOG_LEVEL", "log_level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else { throw ValidationError("unknown log level '\(level)'") }
