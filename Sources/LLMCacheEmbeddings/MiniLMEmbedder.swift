@@ -9,7 +9,8 @@ import Logging
 ///
 /// Loads the model from a folder found by ``ModelLocator`` (install it with
 /// `scripts/install-model.sh`). Texts longer than 256 tokens are truncated, as
-/// sentence-transformers does.
+/// sentence-transformers does, and are read only that far;
+/// ``embedsWhole(_:)`` tells which texts are (docs/EMBEDDINGS.md, "Long texts").
 ///
 /// A batch is split into up to ``Configuration/threads`` groups of similar
 /// total work that run in parallel as child tasks, each group as one unpadded
@@ -129,6 +130,14 @@ public final class MiniLMEmbedder: Embedder {
     /// `[SEP]`, at most 256 in all.
     public func tokenIDs(_ text: String) -> [Int32] {
         tokenizer.encode(text)
+    }
+
+    /// Whether the model reads all of `text`: `false` when it has more than
+    /// 254 word pieces (256 tokens with `[CLS]` and `[SEP]`), of which the
+    /// model sees only the first 254, so that texts which differ only after
+    /// them get one vector. Reads the text only as far as the 255th piece.
+    public func embedsWhole(_ text: String) -> Bool {
+        !tokenizer.encode(text, pieceLimit: tokenizer.maximumLength - 2).truncated
     }
 
     /// Embeds `texts` into L2-normalised 384-d vectors, in order.

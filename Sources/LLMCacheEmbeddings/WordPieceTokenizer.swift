@@ -18,6 +18,9 @@ import LLMCache
 ///    unmatched remainder becomes `[UNK]` whole;
 /// 7. `[CLS]` … `[SEP]`, keeping at most `maximumLength` ids in all.
 ///
+/// A long text is read only as far as the kept ids reach (see
+/// ``encode(_:pieceLimit:)``).
+///
 /// Before all that, special tokens written literally in the text (`[CLS]`,
 /// `[SEP]`, `[MASK]`, `[PAD]`, `[UNK]`, case-sensitive, anywhere) are cut out
 /// and become their own ids, because the Hugging Face tokenizer registers them
@@ -81,23 +84,76 @@ struct WordPieceTokenizer: Sendable {
 
     /// The ids of `text`: `[CLS]`, at most `maximumLength - 2` word pieces, `[SEP]`.
     func encode(_ text: String) -> [Int32] {
+        encode(text, pieceLimit: maximumLength - 2).ids
+    }
+
+    /// `[CLS]`, the first `pieceLimit` word pieces of `text` (all of them if
+    /// there are fewer), `[SEP]`; and whether `text` has more pieces than that.
+    ///
+    /// The text is read in chunks of about ``chunkLength`` scalars and reading
+    /// stops once one piece beyond the limit is found, so a text of megabytes
+    /// costs what its first few hundred words cost. Each chunk ends just
+    /// before a ``isChunkBoundary(_:)`` scalar, where no step of the pipeline
+    /// looks across, so the ids are those of the text tokenised whole.
+    func encode(_ text: String, pieceLimit: Int, chunkLength: Int = Self.chunkLength) -> (ids: [Int32], truncated: Bool) {
         var ids: [Int32] = [classifierID]
-        let budget = maximumLength - 1
-        for segment in segments(of: text) {
-            if ids.count >= budget { break }
-            switch segment {
-            case .special(let id):
-                ids.append(id)
-            case .text(let text):
-                for word in words(of: text) {
-                    if ids.count >= budget { break }
-                    appendPieces(of: word, to: &ids)
+        // [CLS], the pieces kept, and one more to tell a text that fills the
+        // window exactly from one that overflows it.
+        let budget = pieceLimit + 2
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex
+        while start < scalars.endIndex, ids.count < budget {
+            let end = Self.chunkEnd(scalars, from: start, length: chunkLength)
+            let chunk = String(scalars[start..<end])
+            start = end
+            for segment in segments(of: chunk) {
+                if ids.count >= budget { break }
+                switch segment {
+                case .special(let id):
+                    ids.append(id)
+                case .text(let text):
+                    for word in words(of: text) {
+                        if ids.count >= budget { break }
+                        appendPieces(of: word, to: &ids)
+                    }
                 }
             }
         }
-        if ids.count > budget { ids.removeLast(ids.count - budget) }
+        let truncated = ids.count > pieceLimit + 1
+        if truncated { ids.removeLast(ids.count - (pieceLimit + 1)) }
         ids.append(separatorID)
-        return ids
+        return (ids, truncated)
+    }
+
+    /// Scalars per chunk read by ``encode(_:pieceLimit:)`` before it looks
+    /// for a boundary: a few hundred words of English, so a text that fits
+    /// the window is one or two chunks.
+    static let chunkLength = 1024
+
+    /// The end of the chunk that starts at `start`: the first boundary at or
+    /// after `length` scalars, or the end of the text.
+    static func chunkEnd(_ scalars: String.UnicodeScalarView, from start: String.UnicodeScalarView.Index, length: Int) -> String.UnicodeScalarView.Index {
+        var index = scalars.index(start, offsetBy: length, limitedBy: scalars.endIndex) ?? scalars.endIndex
+        while index < scalars.endIndex, !isChunkBoundary(scalars[index]) {
+            index = scalars.index(after: index)
+        }
+        return index
+    }
+
+    /// Whether a text may be cut just before `scalar` and each side tokenised
+    /// alone with the same result: ASCII whitespace, ASCII punctuation but
+    /// `]`, and CJK ideographs. Each separates words whatever surrounds it,
+    /// none is changed by cleaning, NFD or lower-casing, and each is a
+    /// starter, so no combining mark is reordered across it; and no special
+    /// token (`[` letters `]`) can be cut before one of them but at its start.
+    static func isChunkBoundary(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        switch value {
+        case 0x20, 0x09, 0x0A, 0x0D: return true
+        case 0x5D: return false
+        case 33...47, 58...64, 91...96, 123...126: return true
+        default: return value >= 0x3400 && isCJK(value)
+        }
     }
 
     enum Segment: Equatable {
@@ -187,7 +243,7 @@ struct WordPieceTokenizer: Sendable {
     }
 
     /// Step 6 for one word.
-    private func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {
+    func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {
         if word.count > maximumCharactersPerWord {
             ids.append(unknownID)
             return

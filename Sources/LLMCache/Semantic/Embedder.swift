@@ -50,9 +50,25 @@ public protocol Embedder: Sendable {
     /// Embeds `texts`, returning one L2-normalised vector per text in the same
     /// order. An empty input gives an empty batch.
     func embed(_ texts: [String]) async throws -> EmbeddingBatch
+
+    /// Whether the vector of `text` stands for all of it: `false` when the
+    /// model reads only a part (all-MiniLM-L6-v2 reads the first 256 tokens
+    /// and drops the rest), so that two texts differing only in what it does
+    /// not read would get one vector. The semantic tier neither matches nor
+    /// indexes such texts (docs/SEMANTIC.md, "Long texts").
+    ///
+    /// Called on the request path before any embedding: it must be cheap, and
+    /// cost no more for a text of megabytes than for one just past the limit.
+    /// `true` by default, for models that read every input whole or reject
+    /// what they cannot (an embedding error leaves the request to exact
+    /// matching).
+    func embedsWhole(_ text: String) -> Bool
 }
 
 extension Embedder {
+    /// `true`: the model reads every text whole, or fails on one it cannot.
+    public func embedsWhole(_ text: String) -> Bool { true }
+
     /// Embeds one text; a convenience over the batch call.
     public func embed(_ text: String) async throws -> [Float] {
         try await embed([text])[0]

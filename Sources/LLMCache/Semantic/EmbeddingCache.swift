@@ -31,6 +31,9 @@ public final class EmbeddingCache: Embedder {
     /// The dimension of the wrapped embedder.
     public var dimension: Int { base.dimension }
 
+    /// The wrapped embedder's answer: caching does not change what it reads.
+    public func embedsWhole(_ text: String) -> Bool { base.embedsWhole(text) }
+
     /// Texts answered from the table and texts sent to the wrapped embedder,
     /// since creation. A text repeated within one call counts once.
     public var counts: (hits: Int, misses: Int) {
