@@ -90,6 +90,24 @@ import Testing
         #expect(strict.source == .miss)
     }
 
+    @Test func twoLongPromptsThatAgreeOnWhatTheModelReadsAreNotServedEachOthersAnswers() async throws {
+        let cache = try makeCache()
+        let report = String(repeating: "The quarterly report covers revenue, costs and the outlook for each region. ", count: 30)
+        let table = report + "Summarise it as a table.", poem = report + "Summarise it as a poem."
+        let embedder = try Fixtures.embedder()
+        #expect(!embedder.embedsWhole(table))
+        // The model reads only their common beginning: one vector for both.
+        #expect(cosine(try await embedder.embed(table), try await embedder.embed(poem)) > 0.9999)
+
+        let first = try await cache.response(for: try chat(table)) { Data("| region | revenue |".utf8) }
+        let second = try await cache.response(for: try chat(poem)) { Data("Revenue rose like the sun".utf8) }
+        #expect(first.source == .miss)
+        #expect(second.source == .miss, "a long prompt is never answered by meaning")
+        #expect(second.value == Data("Revenue rose like the sun".utf8))
+        #expect(cache.semantic?.count == 0, "nor indexed")
+        #expect(try await cache.response(for: try chat(table)) { Data("x".utf8) }.source == .hit)
+    }
+
     @Test func theIndexIsRebuiltFromTheStore() async throws {
         let store = MemoryStore()
         let first = LLMCache(store: store, semantic: SemanticCache(embedder: try Fixtures.embedder()))

@@ -58,9 +58,10 @@ struct ProxySemanticTests {
 
     @Test("X-Cache-Semantic turns matching off, on, or sets the threshold per request")
     func perRequestControl() async throws {
-        // The server does not match by meaning unless a request asks.
+        // The server does not match by meaning unless a request asks; a
+        // request that does not ask is not indexed either.
         try await Harness.run(semantic: try Self.tier()) { h in
-            _ = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            _ = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"), headers: [("X-Cache-Semantic", "on")])
             let byDefault = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
             #expect(byDefault.cache == "MISS")
             let asked = try await h.send("/v1/chat/completions", body: Harness.chat("what is France's capital city?"), headers: [("X-Cache-Semantic", "on")])
@@ -69,6 +70,39 @@ struct ProxySemanticTests {
             #expect(strict.cache == "MISS")
             let off = try await h.send("/v1/chat/completions", body: Harness.chat("France: what is its capital?"), headers: [("X-Cache-Semantic", "off")])
             #expect(off.cache == "MISS")
+        }
+    }
+
+    @Test("X-Cache-Semantic: off embeds nothing, to match or to index")
+    func offEmbedsNothing() async throws {
+        let embeddings = EmbeddingCache(try Self.embedder.get())
+        try await Harness.run(configure: Self.semanticOn, semantic: SemanticCache(embedder: embeddings)) { h in
+            let off = [("X-Cache-Semantic", "off")]
+            let first = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"), headers: off)
+            #expect(first.cache == "MISS")
+            let second = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"), headers: off)
+            #expect(second.cache == "MISS")
+            #expect(embeddings.counts.hits == 0 && embeddings.counts.misses == 0)
+            // Not indexed: asked with matching on, the paraphrase is a miss.
+            let on = try await h.send("/v1/chat/completions", body: Harness.chat("what is France's capital city?"))
+            #expect(on.cache == "MISS")
+            #expect(embeddings.counts.misses == 1)
+        }
+    }
+
+    @Test("two long prompts alike in their first 256 tokens are each a MISS, and both are exact hits after")
+    func longPromptsAreMatchedExactlyOnly() async throws {
+        let embeddings = EmbeddingCache(try Self.embedder.get())
+        try await Harness.run(configure: Self.semanticOn, semantic: SemanticCache(embedder: embeddings)) { h in
+            let document = String(repeating: "The contract renews each year unless either party gives notice in writing. ", count: 40)
+            let a = try await h.send("/v1/chat/completions", body: Harness.chat(document + "Is it fair to the buyer?"))
+            let b = try await h.send("/v1/chat/completions", body: Harness.chat(document + "Is it fair to the seller?"))
+            #expect(a.cache == "MISS" && b.cache == "MISS")
+            #expect(h.upstream.snapshot.chat == 2)
+            #expect(embeddings.counts.misses == 0, "too long to embed whole: not embedded at all")
+            let again = try await h.send("/v1/chat/completions", body: Harness.chat(document + "Is it fair to the seller?"))
+            #expect(again.cache == "HIT")
+            #expect(Self.content(again) == Self.content(b))
         }
     }
 

@@ -20,11 +20,15 @@ import Testing
     /// A semantic tier whose embedder counts its calls. Texts are placed on
     /// axes by their first word, so "reset my password" and "reset the
     /// password" are near-identical and other first words are orthogonal.
-    func countingSemantic(_ calls: Counter) -> SemanticCache {
+    /// Texts of more than `window` characters count as longer than the
+    /// model reads; `fails` makes every embedding throw.
+    func countingSemantic(_ calls: Counter, window: Int = .max, fails: Bool = false, timeout: Duration? = .seconds(2)) -> SemanticCache {
         var configuration = SemanticCache.Configuration(threshold: 0.8, verifiers: [])
         configuration.approximateSearchThreshold = .max
-        return SemanticCache(embeddingModel: "test/counting", dimension: 4, configuration: configuration) { text in
+        configuration.embeddingTimeout = timeout
+        return SemanticCache(embeddingModel: "test/counting", dimension: 4, configuration: configuration, embedsWhole: { $0.count <= window }) { text in
             calls.next()
+            if fails { throw CacheError(.backendUnavailable, "the embedder is down") }
             switch text.split(separator: " ").first {
             case "reset": return text.contains("my") ? [1, 0, 0, 0] : [0.96, 0.28, 0, 0]
             case "close": return [0, 0, 1, 0]
@@ -53,15 +57,92 @@ import Testing
         #expect(embeds.count == 2)
     }
 
-    @Test func aRequestThatOnlyRefreshesWithSemanticMatchingOffStillIndexesItsAnswer() async throws {
+    @Test func aRefreshStillIndexesItsAnswerAndNothingIsEmbeddedForACallThatTurnsMatchingOff() async throws {
         let embeds = Counter()
         let (cache, store) = makeCache(semantic: countingSemantic(embeds))
-        _ = try await cache.response(for: try request("reset my password"), options: .init(lookup: false, semantic: .off)) { Data("v1".utf8) }
+        _ = try await cache.response(for: try request("reset my password"), options: .init(lookup: false)) { Data("v1".utf8) }
+        #expect(embeds.count == 1, "a refresh has nothing to look up, but its answer is indexed")
+        #expect(try await store.get(cache.key(for: try request("reset my password")))?.semantic != nil)
+
+        let off = LLMCache.Options(semantic: .off)
+        let miss = try await cache.response(for: try request("close my account"), options: off) { Data("closed".utf8) }
+        #expect(miss.source == .miss)
+        #expect(await cache.lookup(try request("close the account"), options: off) == nil)
+        #expect(await cache.store(Data("x".utf8), for: try request("close it all"), options: off) == nil)
+        #expect(embeds.count == 1, "a call with semantic matching off embeds nothing, for lookup or for the index")
+        #expect(try await store.get(cache.key(for: try request("close my account")))?.semantic == nil)
+        #expect(store.count == 3)
+
+        // Its answer is not indexed: a paraphrase asked with matching on misses.
+        let paraphrase = try await cache.response(for: try request("close the account")) { Data("fresh".utf8) }
+        #expect(paraphrase.source == .miss)
+        // No lookup and no store: nothing to embed for.
+        _ = try await cache.response(for: try request("reset it"), options: .init(lookup: false, store: false)) { Data("x".utf8) }
+        #expect(embeds.count == 2)
+    }
+
+    @Test func aTextLongerThanTheModelReadsIsNeitherEmbeddedNorMatched() async throws {
+        let embeds = Counter()
+        let (cache, store) = makeCache(semantic: countingSemantic(embeds, window: 40))
+        // Two texts the stand-in model would place on one axis, alike in all
+        // it would read and different after it.
+        let head = "reset my password " + String(repeating: "and keep the old settings ", count: 3)
+        let first = try await cache.response(for: try request(head + "by mail")) { Data("mailed".utf8) }
+        let second = try await cache.response(for: try request(head + "by phone")) { Data("phoned".utf8) }
+        #expect(first.source == .miss && second.source == .miss, "a long text is never served another's answer by meaning")
+        #expect(second.value == Data("phoned".utf8))
+        #expect(embeds.count == 0)
+        #expect(cache.semantic?.count == 0)
+        #expect(store.count == 2)
+        // Exact repeats are still hits.
+        #expect(try await cache.response(for: try request(head + "by mail")) { Data("again".utf8) }.source == .hit)
+    }
+
+    @Test func aFailingEmbedderLeavesTheRequestToExactMatchingAndIsNoStoreError() async throws {
+        let embeds = Counter()
+        let (cache, store) = makeCache(semantic: countingSemantic(embeds, fails: true))
+        let miss = try await cache.response(for: try request("reset my password")) { Data("Use the reset link.".utf8) }
+        #expect(miss.source == .miss && miss.storeError == nil)
         #expect(embeds.count == 1)
         #expect(store.count == 1)
-        // No lookup and no store: nothing to embed for.
-        _ = try await cache.response(for: try request("close my account"), options: .init(lookup: false, store: false)) { Data("x".utf8) }
+        #expect(try await cache.response(for: try request("reset my password")) { Data("again".utf8) }.source == .hit)
+        #expect(await cache.statistics().storeErrors == 0, "the embedder is not the store")
+    }
+
+    @Test func aHungEmbedderTimesOutIntoAMissThatIsStillStored() async throws {
+        let embeds = Counter()
+        var configuration = SemanticCache.Configuration(threshold: 0.8, verifiers: [])
+        configuration.embeddingTimeout = .milliseconds(50)
+        let semantic = SemanticCache(embeddingModel: "test/hung", dimension: 4, configuration: configuration) { text in
+            embeds.next()
+            // A first text is embedded at once; any later one never answers.
+            if embeds.count > 1 { try await Task.sleep(for: .seconds(3600)) }
+            return [1, 0, 0, 0]
+        }
+        let (cache, store) = makeCache(semantic: semantic)
+        _ = try await cache.response(for: try request("reset my password")) { Data("v1".utf8) }
+        let miss = try await cache.response(for: try request("reset the password")) { Data("v2".utf8) }
+        #expect(miss.source == .miss)
+        #expect(miss.value == Data("v2".utf8))
+        #expect(store.count == 2)
+    }
+
+    @Test func aMissInAScopeWithNothingToMatchIsStoredWithItsVector() async throws {
+        let embeds = Counter()
+        let (cache, store) = makeCache(semantic: countingSemantic(embeds))
+        // The scope is empty, so the vector is computed beside the answer;
+        // the answer is stored with it all the same.
+        let miss = try await cache.response(for: try request("reset my password")) { Data("Use the reset link.".utf8) }
+        #expect(miss.source == .miss)
         #expect(embeds.count == 1)
+        let stored = try #require(try await store.get(miss.key))
+        #expect(stored.semantic?.vector == [1, 0, 0, 0])
+        // And indexed: its paraphrase is served by meaning.
+        let paraphrase = try await cache.response(for: try request("reset the password")) { Data("recomputed".utf8) }
+        guard case .semanticHit = paraphrase.source else {
+            Issue.record("expected a semantic hit, got \(paraphrase.source)")
+            return
+        }
     }
 
     @Test func storeUnderSkipAboveStoresNothingHot() async throws {

@@ -17,7 +17,10 @@ extension LLMCache {
     /// ``SamplingPolicy/variants(_:)`` is looked up and stored under its next
     /// variant key); the exact key; the semantic tier, when the cache has one
     /// and `options.semantic` is not ``SemanticControl/off`` (the request is
-    /// embedded once, and the same vector indexes the answer after a miss);
+    /// embedded once, and the same vector indexes the answer after a miss;
+    /// when its scope holds nothing to match, the embedding runs while the
+    /// answer is computed; a call with ``SemanticControl/off``, or whose text
+    /// is longer than the model reads, is neither embedded nor indexed);
     /// then single-flight: concurrent calls that miss on the same key share
     /// one run of `compute`, whose result (or error) reaches them all. Errors
     /// are never cached. Cancelling a caller ends only that caller's wait; the
@@ -92,7 +95,8 @@ extension LLMCache {
         }
         if let hit = await lookup(key: key, maxAge: options.maxAge, countingMiss: false) { return hit }
         if let semantic, options.semantic != .off,
-           let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
+           let scope = semantic.scope(of: request, namespace: namespace), semantic.mayMatch(in: scope),
+           let probe = await embedding(scope, semantic) {
             let slot = Slot(key: key, namespace: namespace, model: request.model, options: options)
             if let hit = await semanticLookup(probe, semantic: semantic, slot: slot) { return hit }
         }
@@ -101,7 +105,8 @@ extension LLMCache {
     }
 
     /// Stores `value` as the answer to `request`, indexing it for the semantic
-    /// tier when the cache has one.
+    /// tier when the cache has one and `options.semantic` is not
+    /// ``SemanticControl/off``.
     ///
     /// The sampling policy applies: a request it skips is not stored (the
     /// result is ``CacheError/Code/bypassed``), and under
@@ -123,7 +128,8 @@ extension LLMCache {
             return CacheError(.bypassed, "not stored: the sampling policy (\(configuration.sampling)) skips requests at temperature \(SamplingPolicy.temperature(of: request))")
         }
         var slot = Slot(key: key, namespace: namespace, model: request.model, options: options)
-        if let semantic, let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
+        if let semantic, options.semantic != .off, let scope = semantic.scope(of: request, namespace: namespace),
+           let probe = await embedding(scope, semantic) {
             slot.semantic = semantic.record(for: probe)
         }
         return await write(value, slot: slot, computeDuration: computeDuration)
@@ -163,27 +169,44 @@ extension LLMCache {
             return hit
         }
         var slot = slot
-        let matchesByMeaning = options.lookup && options.semantic != .off
-        if let semantic, let request, matchesByMeaning || options.store {
-            let namespace = slot.namespace
-            // One embedding serves both the lookup and the index entry of the answer.
-            if let probe = await guarded("embed", { try await semantic.probe(request, namespace: namespace) }) {
-                if matchesByMeaning, let hit = await semanticLookup(probe, semantic: semantic, slot: slot) {
-                    return hit
+        // The vector of an answer whose lookup cannot use it, computed beside
+        // the answer rather than before it.
+        var indexing: Task<SemanticRecord?, Never>?
+        if let semantic, let request, options.semantic != .off,
+           let scope = semantic.scope(of: request, namespace: slot.namespace) {
+            if options.lookup, semantic.mayMatch(in: scope) {
+                // One embedding serves both the lookup and the index entry of the answer.
+                if let probe = await embedding(scope, semantic) {
+                    if let hit = await semanticLookup(probe, semantic: semantic, slot: slot) {
+                        return hit
+                    }
+                    if options.store { slot.semantic = semantic.record(for: probe) }
                 }
-                if options.store { slot.semantic = semantic.record(for: probe) }
+            } else if options.store {
+                indexing = Task { [self] in await embedding(scope, semantic).map(semantic.record(for:)) }
             }
         }
         counters.miss()
         let computation = Computation(key: slot.key, source: .miss, stores: options.store)
-        let (outcome, shared) = try await flights.run(slot.key) { [self, slot] in
+        let (outcome, shared) = try await flights.run(slot.key) { [self, slot, indexing] in
+            var slot = slot
             let start = ContinuousClock.now
-            let value = try await compute(computation)
+            let value: Data
+            do {
+                value = try await compute(computation)
+            } catch {
+                indexing?.cancel()
+                throw error
+            }
             let duration = ContinuousClock.now - start
             counters.computed(duration)
+            // Stored with its record, so that the index can be rebuilt from the store.
+            if let indexing { slot.semantic = await indexing.value }
             let storeError = slot.options.store ? await write(value, slot: slot, computeDuration: duration) : nil
             return Outcome(value: value, duration: duration, storeError: storeError)
         }
+        // Another caller's run answered: this one's vector would index nothing.
+        if shared { indexing?.cancel() }
         if shared { counters.shared.add(1, ordering: .relaxed) }
         return Response(
             value: outcome.value, source: .miss, key: slot.key, age: .zero,
@@ -255,7 +278,9 @@ extension LLMCache {
         )
         do {
             try await withStoreTimeout { [store] in try await store.set(entry) }
-            semantic?.add(entry)
+            // Indexed on a task of its own: the caller has its answer, and a
+            // later lookup waits for the insertion if it must.
+            semantic?.index(entry)
             return nil
         } catch let error as CacheError where error.code == .entryTooLarge {
             counters.rejectedEntry()
@@ -265,6 +290,20 @@ extension LLMCache {
             counters.storeError(operation: "set")
             logger.warning("cache store failed; answer served but not cached", metadata: ["operation": "set", "error": "\(error)"])
             return error as? CacheError ?? CacheError(.backendUnavailable, "\(error)")
+        }
+    }
+
+    /// `scope`'s vector, or `nil` when the embedder fails or does not answer
+    /// within the semantic tier's ``SemanticCache/Configuration/embeddingTimeout``:
+    /// the request is then answered by exact match only (fail open). The
+    /// embedder is not the store, so this is neither under the store's time
+    /// limit nor counted as a store error.
+    func embedding(_ scope: SemanticScope, _ semantic: SemanticCache) async -> SemanticCache.Probe? {
+        do {
+            return try await semantic.probe(scope)
+        } catch {
+            logger.warning("semantic embedding failed; answered by exact match only", metadata: ["operation": "embed", "model": "\(semantic.embeddingModel)", "error": "\(error)"])
+            return nil
         }
     }
 

@@ -38,6 +38,17 @@ public final class SemanticCache: Sendable {
         /// it exact search is also exact, past it its time grows with the scope
         /// while HNSW's barely moves (docs/SEMANTIC.md, "Exact or approximate search").
         public var approximateSearchThreshold: Int
+        /// How long embedding one text may take, waiting for the embedder
+        /// included, before the lookup gives up on it and the request is
+        /// answered by exact match only. Default `nil`, no limit of its own:
+        /// the native model's work per text is bounded by its window (a
+        /// fifth of a second on one core for the longest text it reads), and
+        /// remote embedders have time limits of their own (`OpenAIEmbedder`:
+        /// 30 seconds) whose errors, like any embedder error, leave the
+        /// request to exact matching. Set it to bound the wait, queueing
+        /// behind other requests' texts included, for instance on a proxy
+        /// that should shed semantic lookups under overload.
+        public var embeddingTimeout: Duration?
 
         public init(
             threshold: Float = 0.85,
@@ -45,7 +56,8 @@ public final class SemanticCache: Sendable {
             turns: Int = 1,
             verifiers: [any SemanticVerifier] = TextVerifiers.standard,
             ambiguity: Ambiguity = .standard,
-            approximateSearchThreshold: Int = 4096
+            approximateSearchThreshold: Int = 4096,
+            embeddingTimeout: Duration? = nil
         ) {
             self.threshold = threshold
             self.candidates = candidates
@@ -53,6 +65,7 @@ public final class SemanticCache: Sendable {
             self.verifiers = verifiers
             self.ambiguity = ambiguity
             self.approximateSearchThreshold = approximateSearchThreshold
+            self.embeddingTimeout = embeddingTimeout
         }
     }
 
@@ -155,9 +168,19 @@ public final class SemanticCache: Sendable {
         var createdAt: CacheTimestamp
     }
 
+    /// An answer whose vector ``index(_:)`` has yet to insert.
+    struct Pending {
+        var id: UInt64
+        var indexed: Indexed
+        var task: Task<Void, Never>
+    }
+
     struct State: ~Copyable {
         var scopes: [CacheKey: any VectorIndex] = [:]
         var indexed: [CacheKey: Indexed] = [:]
+        /// Insertions under way, by entry key; lookups in their scope wait for them.
+        var pending: [CacheKey: Pending] = [:]
+        var nextPending: UInt64 = 0
         /// Scopes whose approximate index is being built, off the lock.
         var converting: [CacheKey: Task<Void, Never>] = [:]
         /// Scopes whose approximate index could not be built: they stay exact.
@@ -170,6 +193,7 @@ public final class SemanticCache: Sendable {
     /// The embedding dimension.
     public let dimension: Int
     private let embedText: @Sendable (String) async throws -> [Float]
+    private let readsWhole: @Sendable (String) -> Bool
     private let makeApproximateIndex: (@Sendable (Int) throws -> any VectorIndex)?
     private let state = Mutex(State())
     private let logger: Logger
@@ -177,6 +201,9 @@ public final class SemanticCache: Sendable {
     /// - Parameters:
     ///   - embeddingModel: identifies the model; vectors of other models are ignored.
     ///   - dimension: the length of its vectors.
+    ///   - embedsWhole: whether the model reads all of a text (see
+    ///     ``Embedder/embedsWhole(_:)``); texts it does not are neither
+    ///     matched nor indexed. Default: every text.
     ///   - embed: embeds one text as an L2-normalised vector.
     ///   - approximateIndex: makes an approximate index of a dimension (such as
     ///     `HNSWIndex`) for scopes past ``Configuration/approximateSearchThreshold``;
@@ -187,6 +214,7 @@ public final class SemanticCache: Sendable {
         configuration: Configuration = Configuration(),
         approximateIndex: (@Sendable (Int) throws -> any VectorIndex)? = nil,
         logger: Logger = Logger(label: "llm-cache.semantic"),
+        embedsWhole: @escaping @Sendable (String) -> Bool = { _ in true },
         embed: @escaping @Sendable (String) async throws -> [Float]
     ) {
         self.embeddingModel = embeddingModel
@@ -194,6 +222,7 @@ public final class SemanticCache: Sendable {
         self.configuration = configuration
         self.makeApproximateIndex = approximateIndex
         self.logger = logger
+        self.readsWhole = embedsWhole
         self.embedText = embed
     }
 
@@ -202,14 +231,59 @@ public final class SemanticCache: Sendable {
 
     // MARK: Lookup
 
-    /// Embeds the request's matched text; `nil` when it has none.
+    /// Embeds the request's matched text; `nil` when it has none, or when
+    /// the model would read only part of it (see ``scope(of:namespace:)``).
     public func probe(_ request: LLMRequest, namespace: String) async throws -> Probe? {
+        guard let scope = scope(of: request, namespace: namespace) else { return nil }
+        return try await probe(scope)
+    }
+
+    /// The scope and matched text of `request`, or `nil` when it has no text
+    /// to match by meaning, or a text longer than the model reads
+    /// (``Embedder/embedsWhole(_:)``). Such a request is answered and stored
+    /// by exact match only, and never indexed: two long texts that agree on
+    /// what the model reads and differ after it would get one vector, and be
+    /// served each other's answers (docs/SEMANTIC.md, "Long texts").
+    ///
+    /// Embeds nothing: the length check reads a long text only as far as the
+    /// model's window.
+    public func scope(of request: LLMRequest, namespace: String) -> SemanticScope? {
         guard let scope = SemanticScope(request: request, namespace: namespace, turns: configuration.turns) else { return nil }
-        let vector = try await embedText(scope.text)
+        return readsWhole(scope.text) ? scope : nil
+    }
+
+    /// Embeds `scope`'s text, giving up after ``Configuration/embeddingTimeout``.
+    ///
+    /// - Throws: the embedder's error, or ``CacheError/Code/timeout`` when it
+    ///   does not answer in time.
+    public func probe(_ scope: SemanticScope) async throws -> Probe {
+        let text = scope.text
+        let vector: [Float]
+        if let timeout = configuration.embeddingTimeout {
+            let start = ContinuousClock.now
+            do {
+                vector = try await withDeadline(timeout) { [embedText] in try await embedText(text) }
+            } catch let error as CacheError where error.code == .timeout && ContinuousClock.now - start >= timeout {
+                // The deadline's own error speaks of the store; this one is the embedder's.
+                throw CacheError(.timeout, "the embedder \(embeddingModel) did not answer within \(timeout); check its load, or raise SemanticCache.Configuration.embeddingTimeout")
+            }
+        } else {
+            vector = try await embedText(text)
+        }
         guard vector.count == dimension else {
             throw CacheError(.invalidConfiguration, "the embedder returned \(vector.count) dimensions where \(dimension) were configured")
         }
         return Probe(scope: scope, vector: vector)
+    }
+
+    /// Whether a lookup in `scope` could find anything: the scope has
+    /// vectors, or answers on their way into it (``index(_:)``). When it has
+    /// neither, a request's vector is needed only to index its answer, and
+    /// can be computed while the answer is.
+    public func mayMatch(in scope: SemanticScope) -> Bool {
+        state.withLock { s in
+            s.scopes[scope.key] != nil || s.pending.values.contains { $0.indexed.scope == scope.key }
+        }
     }
 
     /// The best verified candidate for `probe` whose entry `store` still holds;
@@ -219,6 +293,12 @@ public final class SemanticCache: Sendable {
     /// - Parameter threshold: overrides the configured threshold for this lookup.
     public func match(_ probe: Probe, in store: any CacheStore, threshold: Float? = nil) async throws -> Match? {
         let minimum = threshold ?? configuration.threshold
+        // Answers stored before this lookup began are candidates, even if
+        // their insertion has not run yet.
+        let inserting = state.withLock { s in
+            s.pending.values.filter { $0.indexed.scope == probe.scope.key }.map(\.task)
+        }
+        for task in inserting { await task.value }
         // The indexes lock themselves: searching outside the cache's lock lets
         // lookups in any scopes run side by side with each other and with adds.
         guard let index = state.withLock({ $0.scopes[probe.scope.key] }) else { return nil }
@@ -286,16 +366,49 @@ public final class SemanticCache: Sendable {
         guard let record = entry.semantic, record.embeddingModel == embeddingModel, record.vector.count == dimension else { return }
         let indexed = Indexed(scope: record.scope, text: record.text, namespace: entry.namespace, model: entry.model, tags: entry.tags, createdAt: entry.createdAt)
         state.withLock { s in
-            if let previous = s.indexed[entry.key], previous.scope != record.scope {
-                s.scopes[previous.scope]?.remove(entry.key)
+            s.pending[entry.key] = nil
+            insert(record.vector, for: entry.key, indexed, &s)
+        }
+    }
+
+    /// Indexes `entry` as ``add(_:)`` does, on a task of its own, so the
+    /// caller (a request whose answer has just been stored) does not wait for
+    /// the insertion; an approximate index takes a graph search to insert.
+    ///
+    /// A lookup that starts after this call returns waits for the insertion
+    /// if it has not run yet: a stored answer is a candidate from the moment
+    /// it is stored. ``remove(_:)`` or an invalidation that comes first
+    /// cancels it. ``indexingSettled()`` waits for every insertion.
+    public func index(_ entry: CacheEntry) {
+        guard let record = entry.semantic, record.embeddingModel == embeddingModel, record.vector.count == dimension else { return }
+        let indexed = Indexed(scope: record.scope, text: record.text, namespace: entry.namespace, model: entry.model, tags: entry.tags, createdAt: entry.createdAt)
+        let key = entry.key
+        state.withLock { s in
+            let id = s.nextPending
+            s.nextPending &+= 1
+            // Created under the lock so that the pending record exists before
+            // the task can look for it; the task takes the lock once this returns.
+            let task = Task { [self] in
+                state.withLock { s in
+                    guard s.pending[key]?.id == id else { return }
+                    s.pending[key] = nil
+                    insert(record.vector, for: key, indexed, &s)
+                }
             }
-            let index = scopeIndex(record.scope, &s)
-            do {
-                try index.add(record.vector, for: entry.key)
-                s.indexed[entry.key] = indexed
-            } catch {
-                logger.warning("a vector could not be indexed", metadata: ["key": "\(entry.key)", "error": "\(error)"])
-            }
+            s.pending[key] = Pending(id: id, indexed: indexed, task: task)
+        }
+    }
+
+    private func insert(_ vector: [Float], for key: CacheKey, _ indexed: Indexed, _ s: inout State) {
+        if let previous = s.indexed[key], previous.scope != indexed.scope {
+            s.scopes[previous.scope]?.remove(key)
+        }
+        let index = scopeIndex(indexed.scope, &s)
+        do {
+            try index.add(vector, for: key)
+            s.indexed[key] = indexed
+        } catch {
+            logger.warning("a vector could not be indexed", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
 
@@ -303,6 +416,8 @@ public final class SemanticCache: Sendable {
     @discardableResult
     public func remove(_ key: CacheKey) -> Bool {
         state.withLock { s in
+            // An insertion not yet run would bring the vector back.
+            s.pending[key] = nil
             guard let indexed = s.indexed.removeValue(forKey: key) else { return false }
             s.scopes[indexed.scope]?.remove(key)
             if s.scopes[indexed.scope]?.count == 0 { s.scopes[indexed.scope] = nil }
@@ -314,10 +429,10 @@ public final class SemanticCache: Sendable {
     @discardableResult
     public func invalidate(_ selector: InvalidationSelector) -> Int {
         let doomed: [CacheKey] = state.withLock { s in
-            s.indexed.compactMap { key, meta in
-                let probe = CacheEntry(key: key, value: Data(), namespace: meta.namespace, model: meta.model, tags: meta.tags, createdAt: meta.createdAt)
-                return selector.matches(probe) ? key : nil
+            func matches(_ key: CacheKey, _ meta: Indexed) -> Bool {
+                selector.matches(CacheEntry(key: key, value: Data(), namespace: meta.namespace, model: meta.model, tags: meta.tags, createdAt: meta.createdAt))
             }
+            return s.indexed.compactMap { matches($0, $1) ? $0 : nil } + s.pending.compactMap { matches($0, $1.indexed) && s.indexed[$0] == nil ? $0 : nil }
         }
         for key in doomed { remove(key) }
         return doomed.count
@@ -372,12 +487,13 @@ public final class SemanticCache: Sendable {
         }
     }
 
-    /// Returns when every scope that has outgrown exact search has its
-    /// approximate index in place: for benchmarks and tests, which want to
-    /// measure or check the index a scope ends up with.
+    /// Returns when every answer passed to ``index(_:)`` so far is indexed
+    /// and every scope that has outgrown exact search has its approximate
+    /// index in place: for benchmarks and tests, which want to measure or
+    /// check the index a scope ends up with.
     public func indexingSettled() async {
         while true {
-            let pending = state.withLock { Array($0.converting.values) }
+            let pending = state.withLock { Array($0.converting.values) + $0.pending.values.map(\.task) }
             if pending.isEmpty { return }
             for task in pending { await task.value }
         }
@@ -438,7 +554,10 @@ extension SemanticCache {
         configuration: Configuration = Configuration(),
         approximateIndex: (@Sendable (Int) throws -> any VectorIndex)? = nil
     ) {
-        self.init(embeddingModel: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration, approximateIndex: approximateIndex) { text in
+        self.init(
+            embeddingModel: embedder.modelIdentifier, dimension: embedder.dimension, configuration: configuration, approximateIndex: approximateIndex,
+            embedsWhole: { embedder.embedsWhole($0) }
+        ) { text in
             try await embedder.embed(text)
         }
     }
