@@ -24,7 +24,8 @@ import Darwin
 /// Immutable after loading, so `@unchecked Sendable` is sound: the pointers
 /// refer to the mapping and to `fusedStorage`, both freed only in `deinit`.
 /// ``encode(_:into:)`` keeps its state in a per-call scratch buffer, so any
-/// number of threads may call it at once.
+/// number of threads may call it at once; one pass may also be shared by
+/// several threads, each taking a share of its rows (``Pass``).
 final class BertModel: @unchecked Sendable {
     struct Layer {
         /// Q, K and V projections stacked: [3·hidden, hidden] and [3·hidden].
@@ -151,108 +152,164 @@ final class BertModel: @unchecked Sendable {
         halfStorage?.deallocate()
     }
 
-    /// Floats of scratch that ``encode(_:into:)`` needs for `tokenCount` packed
-    /// tokens whose longest sequence is `longest`.
-    func scratchSize(tokenCount: Int, longest: Int) -> Int {
+    /// One forward pass over packed sequences, shared by ``lanes`` threads
+    /// that each call ``encode(_:lane:into:)``: its scratch memory and the
+    /// barrier at which the lanes meet.
+    ///
+    /// Lane `l` owns the rows `tokenCount·l/lanes ..< tokenCount·(l+1)/lanes`
+    /// of every buffer. Everything but attention is row by row, so the lanes
+    /// meet only where attention needs every row's keys and values: once per
+    /// layer, after the Q/K/V product, and once before pooling. Q/K/V go to
+    /// one of two buffers by layer parity, so a lane may write the next
+    /// layer's while another still reads this one's.
+    ///
+    /// `@unchecked Sendable`: the scratch is written by the lanes in disjoint
+    /// rows, or read after a barrier; it is freed in `deinit`, after every
+    /// lane has returned.
+    final class Pass: @unchecked Sendable {
+        let sequences: [[Int32]]
+        let tokenCount: Int
+        let longest: Int
+        let lanes: Int
+        let barrier: LaneBarrier
+        fileprivate let scratch: UnsafeMutablePointer<Float>
+
+        init(_ sequences: [[Int32]], lanes: Int, model: BertModel) {
+            self.sequences = sequences
+            tokenCount = sequences.reduce(0) { $0 + $1.count }
+            longest = sequences.reduce(0) { max($0, $1.count) }
+            self.lanes = max(1, min(lanes, tokenCount))
+            barrier = LaneBarrier(parties: self.lanes)
+            scratch = .allocate(capacity: max(1, model.scratchSize(tokenCount: tokenCount, longest: longest, lanes: self.lanes)))
+        }
+
+        deinit { scratch.deallocate() }
+    }
+
+    /// Floats of scratch one pass needs for `tokenCount` packed tokens whose
+    /// longest sequence is `longest`, run by `lanes` threads: two hidden-state
+    /// buffers, the attention context, two Q/K/V buffers, the feed-forward
+    /// activations, and each lane's attention scores.
+    func scratchSize(tokenCount: Int, longest: Int, lanes: Int = 1) -> Int {
         let hidden = configuration.hiddenSize
-        return tokenCount * (3 * hidden + 3 * hidden + configuration.intermediateSize) + longest * longest
+        return tokenCount * (3 * hidden + 6 * hidden + configuration.intermediateSize) + lanes * longest * longest
     }
 
     /// Encodes `sequences` (each `[CLS] … [SEP]`, at most `maximumPositions`
     /// long, every id below the vocabulary size) into `output`, one
-    /// `hiddenSize`-float unit vector per sequence, in order.
+    /// `hiddenSize`-float unit vector per sequence, in order, on the calling thread.
     func encode(_ sequences: [[Int32]], into output: UnsafeMutablePointer<Float>) {
-        let tokenCount = sequences.reduce(0) { $0 + $1.count }
-        let longest = sequences.reduce(0) { max($0, $1.count) }
-        guard tokenCount > 0 else { return }
-        let size = scratchSize(tokenCount: tokenCount, longest: longest)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: size)
-        defer { scratch.deallocate() }
-        encode(sequences, tokenCount: tokenCount, scratch: scratch, into: output)
+        let pass = Pass(sequences, lanes: 1, model: self)
+        guard pass.tokenCount > 0 else { return }
+        encode(pass, lane: 0, into: output)
     }
 
-    private func encode(_ sequences: [[Int32]], tokenCount: Int, scratch: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+    /// Lane `lane`'s share of `pass`; every lane of the pass must be called,
+    /// each on a thread of its own, and `output` (one vector per sequence) is
+    /// complete when all have returned.
+    func encode(_ pass: Pass, lane: Int, into output: UnsafeMutablePointer<Float>) {
         let hidden = configuration.hiddenSize
         let inner = configuration.intermediateSize
         let heads = configuration.headCount
         let headSize = configuration.headSize
         let epsilon = configuration.layerNormEpsilon
-        let t = tokenCount
+        let t = pass.tokenCount
+        guard t > 0 else { return }
+        let first = t * lane / pass.lanes
+        let last = t * (lane + 1) / pass.lanes
+        let rows = last - first
 
-        var current = scratch
+        var current = pass.scratch
         var other = current + t * hidden
-        let qkv = other + t * hidden
-        let context = qkv + t * 3 * hidden
-        let intermediate = context + t * hidden
-        let scores = intermediate + t * inner
+        let context = other + t * hidden
+        let qkvBuffers = (context + t * hidden, context + t * 4 * hidden)
+        let intermediate = context + t * 7 * hidden
+        let scores = intermediate + t * inner + lane * pass.longest * pass.longest
 
         // Embeddings: word + position + token type 0, then LayerNorm.
         var row = 0
-        for sequence in sequences {
-            for (position, id) in sequence.enumerated() {
-                addThree(
-                    wordEmbeddings + Int(id) * hidden, positionEmbeddings + position * hidden, tokenTypeEmbeddings,
-                    count: hidden, into: current + row * hidden
-                )
-                row += 1
+        for sequence in pass.sequences {
+            if row >= last { break }
+            if row + sequence.count > first {
+                for position in max(0, first - row)..<min(sequence.count, last - row) {
+                    addThree(
+                        wordEmbeddings + Int(sequence[position]) * hidden, positionEmbeddings + position * hidden, tokenTypeEmbeddings,
+                        count: hidden, into: current + (row + position) * hidden
+                    )
+                }
             }
+            row += sequence.count
         }
-        layerNorm(current, rows: t, width: hidden, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: epsilon)
+        layerNorm(current + first * hidden, rows: rows, width: hidden, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: epsilon)
 
         let scale = 1 / Float(headSize).squareRoot()
-        let half = t < Self.halfWeightRows ? halfWeights : nil
+        // By this lane's rows: each lane reads every weight, so a lane of a
+        // few dozen rows is as weight-bound as a short pass.
+        let half = rows < Self.halfWeightRows ? halfWeights : nil
         for (index, layer) in layers.enumerated() {
             let halfLayer = half?[index]
-            // Q, K and V of every token in one product.
-            fillRows(qkv, rows: t, width: 3 * hidden, with: layer.qkvBias)
-            multiply(current, rows: t, inner: hidden, by: layer.qkvWeight, half: halfLayer?.qkv, outputs: 3 * hidden, into: qkv, accumulate: true)
+            let qkv = index % 2 == 0 ? qkvBuffers.0 : qkvBuffers.1
+            // Q, K and V of this lane's tokens in one product.
+            fillRows(qkv + first * 3 * hidden, rows: rows, width: 3 * hidden, with: layer.qkvBias)
+            multiply(current + first * hidden, rows: rows, inner: hidden, by: layer.qkvWeight, half: halfLayer?.qkv, outputs: 3 * hidden, into: qkv + first * 3 * hidden, accumulate: true)
+            pass.barrier.wait()
 
-            // Attention within each sequence, per head.
+            // Attention of this lane's tokens to every token of their sequence, per head.
             var start = 0
-            for sequence in sequences {
+            for sequence in pass.sequences {
                 let length = sequence.count
-                let block = qkv + start * 3 * hidden
-                for head in 0..<heads {
-                    let q = block + head * headSize
-                    let k = block + hidden + head * headSize
-                    let v = block + 2 * hidden + head * headSize
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans,
-                        Int32(length), Int32(length), Int32(headSize),
-                        scale, q, Int32(3 * hidden), k, Int32(3 * hidden),
-                        0, scores, Int32(length)
-                    )
-                    softmaxRows(scores, rows: length, width: length)
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(length), Int32(headSize), Int32(length),
-                        1, scores, Int32(length), v, Int32(3 * hidden),
-                        0, context + start * hidden + head * headSize, Int32(hidden)
-                    )
+                let low = max(start, first)
+                let high = min(start + length, last)
+                if low < high {
+                    let block = qkv + start * 3 * hidden
+                    let queries = high - low
+                    for head in 0..<heads {
+                        let q = qkv + low * 3 * hidden + head * headSize
+                        let k = block + hidden + head * headSize
+                        let v = block + 2 * hidden + head * headSize
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans,
+                            Int32(queries), Int32(length), Int32(headSize),
+                            scale, q, Int32(3 * hidden), k, Int32(3 * hidden),
+                            0, scores, Int32(length)
+                        )
+                        softmaxRows(scores, rows: queries, width: length)
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(queries), Int32(headSize), Int32(length),
+                            1, scores, Int32(length), v, Int32(3 * hidden),
+                            0, context + low * hidden + head * headSize, Int32(hidden)
+                        )
+                    }
                 }
                 start += length
             }
 
             // Attention output projection on top of the residual, then LayerNorm.
-            addRows(current, bias: layer.attentionOutputBias, rows: t, width: hidden, into: other)
-            multiply(context, rows: t, inner: hidden, by: layer.attentionOutputWeight, half: halfLayer?.attentionOutput, outputs: hidden, into: other, accumulate: true)
-            layerNorm(other, rows: t, width: hidden, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
+            addRows(current + first * hidden, bias: layer.attentionOutputBias, rows: rows, width: hidden, into: other + first * hidden)
+            multiply(context + first * hidden, rows: rows, inner: hidden, by: layer.attentionOutputWeight, half: halfLayer?.attentionOutput, outputs: hidden, into: other + first * hidden, accumulate: true)
+            layerNorm(other + first * hidden, rows: rows, width: hidden, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
             swap(&current, &other)
 
             // Feed-forward: hidden → inner with GELU → hidden, residual, LayerNorm.
-            fillRows(intermediate, rows: t, width: inner, with: layer.intermediateBias)
-            multiply(current, rows: t, inner: hidden, by: layer.intermediateWeight, half: halfLayer?.intermediate, outputs: inner, into: intermediate, accumulate: true)
-            gelu(intermediate, count: t * inner)
-            addRows(current, bias: layer.outputBias, rows: t, width: hidden, into: other)
-            multiply(intermediate, rows: t, inner: inner, by: layer.outputWeight, half: halfLayer?.output, outputs: hidden, into: other, accumulate: true)
-            layerNorm(other, rows: t, width: hidden, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
+            let activations = intermediate + first * inner
+            fillRows(activations, rows: rows, width: inner, with: layer.intermediateBias)
+            multiply(current + first * hidden, rows: rows, inner: hidden, by: layer.intermediateWeight, half: halfLayer?.intermediate, outputs: inner, into: activations, accumulate: true)
+            gelu(activations, count: rows * inner)
+            addRows(current + first * hidden, bias: layer.outputBias, rows: rows, width: hidden, into: other + first * hidden)
+            multiply(activations, rows: rows, inner: inner, by: layer.outputWeight, half: halfLayer?.output, outputs: hidden, into: other + first * hidden, accumulate: true)
+            layerNorm(other + first * hidden, rows: rows, width: hidden, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
             swap(&current, &other)
         }
+
+        // Pooling reads every row: the first lane does it once all are done.
+        pass.barrier.wait()
+        guard lane == 0 else { return }
 
         // Mean over each sequence's tokens (all real: nothing is padded), then
         // scale to unit length.
         var start = 0
-        for (index, sequence) in sequences.enumerated() {
+        for (index, sequence) in pass.sequences.enumerated() {
             let vector = output + index * hidden
             vector.initialize(repeating: 0, count: hidden)
             for token in start..<(start + sequence.count) {
@@ -272,7 +329,7 @@ final class BertModel: @unchecked Sendable {
         }
     }
 
-    /// Passes of fewer tokens than this use ``halfWeights`` when there are any:
+    /// Lanes of fewer rows than this use ``halfWeights`` when there are any:
     /// the half-precision kernels are faster than OpenBLAS at every such size,
     /// and from 512 rows on the two run alike, so longer passes keep the
     /// full-precision weights (docs/EMBEDDINGS.md, "How it works").

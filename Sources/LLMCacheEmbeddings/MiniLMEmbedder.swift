@@ -12,18 +12,22 @@ import Logging
 /// sentence-transformers does, and are read only that far;
 /// ``embedsWhole(_:)`` tells which texts are (docs/EMBEDDINGS.md, "Long texts").
 ///
-/// A batch is split into up to ``Configuration/threads`` groups of similar
-/// total work that run in parallel as child tasks, each group as one unpadded
-/// forward pass (see the package docs, docs/EMBEDDINGS.md). Each pass allocates
-/// its own scratch memory, so the embedder is safe to call from any number of
-/// tasks at once; concurrent calls share the cores through the Swift
-/// concurrency thread pool.
+/// Forward passes run on ``Configuration/threads`` threads the embedder owns,
+/// never on the caller's: a pass is milliseconds of arithmetic that would
+/// otherwise hold a thread of Swift's cooperative pool, on which every other
+/// task of the process waits. A batch is split into up to that many groups of
+/// similar total work, each group one unpadded forward pass at a time; a
+/// single long text is shared by the threads that are idle (see
+/// docs/EMBEDDINGS.md, "How it works" and "Where passes run"). Each pass
+/// allocates its own scratch memory, so the embedder is safe to call from any
+/// number of tasks at once; concurrent calls queue for its threads.
 public final class MiniLMEmbedder: Embedder {
     /// How the embedder uses the machine.
     public struct Configuration: Sendable {
-        /// The most forward passes one ``embed(_:)`` call runs at once; the
-        /// number of active cores by default. `1` runs a call entirely on the
-        /// calling task.
+        /// The threads forward passes run on, shared by every call; the
+        /// number of active cores by default. Also the most passes one
+        /// ``embed(_:)`` call runs at once, and the most threads one long text
+        /// is shared by. `1` runs every pass, one after another, on one thread.
         public var threads: Int
         /// The most tokens packed into one forward pass; `2048` by default
         /// (about 32 MB of scratch). Larger batches are split into several passes.
@@ -85,6 +89,7 @@ public final class MiniLMEmbedder: Embedder {
 
     let tokenizer: WordPieceTokenizer
     let model: BertModel
+    private let threads: PassThreads
 
     /// Loads the model from `directory`, or from where ``ModelLocator`` finds it
     /// when `directory` is `nil`.
@@ -117,6 +122,7 @@ public final class MiniLMEmbedder: Embedder {
         case .half: halfWeights = ck_half_kernels_supported() != 0
         }
         self.model = try BertModel(file: file, configuration: bert, halfWeights: halfWeights)
+        self.threads = PassThreads(count: configuration.threads, label: "llm-cache.embed")
         self.tokenizer = tokenizer
         self.directory = folder
         self.configuration = configuration
@@ -125,6 +131,8 @@ public final class MiniLMEmbedder: Embedder {
         }
         configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)", "half-precision weights": "\(halfWeights)"])
     }
+
+    deinit { threads.stop() }
 
     /// The token ids of `text` as the model sees them: `[CLS]`, word pieces,
     /// `[SEP]`, at most 256 in all.
@@ -151,52 +159,66 @@ public final class MiniLMEmbedder: Embedder {
         let hidden = dimension
         if sequences.isEmpty { return EmbeddingBatch(dimension: hidden, values: []) }
         let groups = Self.plan(lengths: sequences.map(\.count), groups: configuration.threads, maximumTokensPerPass: configuration.maximumTokensPerPass)
+        let output = Rows(count: sequences.count * hidden)
         let model = self.model
-
-        if groups.count == 1 {
-            var values = [Float](repeating: 0, count: sequences.count * hidden)
-            values.withUnsafeMutableBufferPointer { buffer in
-                Self.run(groups[0], sequences: sequences, model: model, into: buffer.baseAddress!, rowOf: { $0 })
-            }
-            return EmbeddingBatch(dimension: hidden, values: values)
-        }
-
-        var values = [Float](repeating: 0, count: sequences.count * hidden)
-        try await withThrowingTaskGroup(of: (indices: [Int], vectors: [Float]).self) { group in
-            for passes in groups {
-                group.addTask {
-                    try Task.checkCancellation()
-                    let indices = passes.flatMap { $0 }
-                    var vectors = [Float](repeating: 0, count: indices.count * hidden)
-                    var position: [Int: Int] = [:]
-                    for (row, index) in indices.enumerated() { position[index] = row }
-                    vectors.withUnsafeMutableBufferPointer { buffer in
-                        Self.run(passes, sequences: sequences, model: model, into: buffer.baseAddress!, rowOf: { position[$0]! })
-                    }
-                    return (indices, vectors)
-                }
-            }
-            for try await (indices, vectors) in group {
+        let jobs: [PassThreads.Job]
+        if groups.count == 1, groups[0].count == 1, let lanes = lanes(for: groups[0][0].map { sequences[$0].count }) {
+            // One pass, and threads to spare: they share its rows.
+            let indices = groups[0][0]
+            let pass = BertModel.Pass(indices.map { sequences[$0] }, lanes: lanes, model: model)
+            let pooled = Rows(count: indices.count * hidden)
+            jobs = [PassThreads.Job(lanes: pass.lanes) { lane, _ in
+                model.encode(pass, lane: lane, into: pooled.base)
+                // The first lane pools, after every lane is done.
+                guard lane == 0 else { return }
                 for (row, index) in indices.enumerated() {
-                    values.replaceSubrange(index * hidden..<(index + 1) * hidden, with: vectors[row * hidden..<(row + 1) * hidden])
+                    (output.base + index * hidden).update(from: pooled.base + row * hidden, count: hidden)
+                }
+            }]
+        } else {
+            jobs = groups.map { passes in
+                PassThreads.Job(lanes: 1) { _, isCancelled in
+                    for pass in passes where !isCancelled() {
+                        Self.run(pass, sequences: sequences, model: model, into: output.base)
+                    }
                 }
             }
         }
-        return EmbeddingBatch(dimension: hidden, values: values)
+        try await threads.run(jobs)
+        return EmbeddingBatch(dimension: hidden, values: Array(UnsafeBufferPointer(start: output.base, count: sequences.count * hidden)))
     }
 
-    /// Runs the passes of one group, writing sequence `i`'s vector at row `rowOf(i)`.
-    private static func run(_ passes: [[Int]], sequences: [[Int32]], model: BertModel, into output: UnsafeMutablePointer<Float>, rowOf: (Int) -> Int) {
+    /// How many threads share a pass over sequences of `lengths`, or `nil`
+    /// for one: a pass of ``splitTokens`` tokens or more is shared by as many
+    /// threads as are idle now (at most ``Configuration/threads``), each
+    /// taking at least ``splitTokens``/2 of its rows.
+    ///
+    /// Only idle threads are asked for: a lane waiting in the queue behind
+    /// another call's pass would hold its partner at the first barrier, a
+    /// core idle, for as long as that pass runs. Under load every pass
+    /// therefore runs on one thread, which keeps the cores doing the most
+    /// passes per second; alone, a long text is embedded in about half the time.
+    private func lanes(for lengths: [Int]) -> Int? {
+        let tokens = lengths.reduce(0, +)
+        guard configuration.threads > 1, tokens >= Self.splitTokens else { return nil }
+        let lanes = min(threads.idle, tokens / (Self.splitTokens / 2))
+        return lanes > 1 ? lanes : nil
+    }
+
+    /// Passes of fewer tokens run on one thread: shorter ones take a few
+    /// milliseconds, which the hand-off between threads would eat into.
+    static let splitTokens = 64
+
+    /// Runs one pass, writing sequence `i`'s vector at row `i` of `output`.
+    private static func run(_ pass: [Int], sequences: [[Int32]], model: BertModel, into output: UnsafeMutablePointer<Float>) {
         let hidden = model.configuration.hiddenSize
-        for pass in passes {
-            var pooled = [Float](repeating: 0, count: pass.count * hidden)
-            pooled.withUnsafeMutableBufferPointer { buffer in
-                model.encode(pass.map { sequences[$0] }, into: buffer.baseAddress!)
-            }
-            pooled.withUnsafeBufferPointer { source in
-                for (row, index) in pass.enumerated() {
-                    (output + rowOf(index) * hidden).update(from: source.baseAddress! + row * hidden, count: hidden)
-                }
+        var pooled = [Float](repeating: 0, count: pass.count * hidden)
+        pooled.withUnsafeMutableBufferPointer { buffer in
+            model.encode(pass.map { sequences[$0] }, into: buffer.baseAddress!)
+        }
+        pooled.withUnsafeBufferPointer { source in
+            for (row, index) in pass.enumerated() {
+                (output + index * hidden).update(from: source.baseAddress! + row * hidden, count: hidden)
             }
         }
     }
@@ -254,4 +276,20 @@ public final class MiniLMEmbedder: Embedder {
         }
         return length
     }
+}
+
+/// Floats that the lanes of a call write into, each its own rows.
+///
+/// `@unchecked Sendable`: the rows written by different lanes never overlap,
+/// and the memory is read and freed only after ``PassThreads/run(_:)`` has
+/// returned, when no lane can still be writing.
+final class Rows: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+
+    init(count: Int) {
+        base = .allocate(capacity: max(1, count))
+        base.initialize(repeating: 0, count: max(1, count))
+    }
+
+    deinit { base.deallocate() }
 }

@@ -87,6 +87,61 @@ import Testing
         }
     }
 
+    /// Runs every lane of `pass` at once, each on a thread of its own (the
+    /// lanes wait for each other, so they must not share a thread).
+    static func runLanes(_ pass: BertModel.Pass, model: BertModel, into output: Rows) {
+        let done = DispatchGroup()
+        for lane in 0..<pass.lanes {
+            done.enter()
+            Thread {
+                model.encode(pass, lane: lane, into: output.base)
+                done.leave()
+            }.start()
+        }
+        done.wait()
+    }
+
+    @Test(arguments: [2, 3, 4])
+    func aPassSharedByThreadsGivesTheVectorsOfOneThread(lanes: Int) throws {
+        let embedder = try Fixtures.embedder()
+        let model = embedder.model
+        let sequences = [Self.texts[3], Self.texts[2], Self.texts[6]].map(embedder.tokenIDs)
+        let hidden = model.configuration.hiddenSize
+        let alone = Rows(count: sequences.count * hidden)
+        model.encode(sequences, into: alone.base)
+        let shared = Rows(count: sequences.count * hidden)
+        let pass = BertModel.Pass(sequences, lanes: lanes, model: model)
+        #expect(pass.lanes == lanes)
+        Self.runLanes(pass, model: model, into: shared)
+        for row in 0..<sequences.count {
+            let a = UnsafeBufferPointer(start: alone.base + row * hidden, count: hidden)
+            let b = UnsafeBufferPointer(start: shared.base + row * hidden, count: hidden)
+            #expect(cosine(a, b) > 0.99999, "sequence \(row)")
+            #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-5)
+        }
+    }
+
+    @Test func aLongTextAloneIsEmbeddedAsInABatch() async throws {
+        let directory = try ModelLocator().locate()
+        let two = try MiniLMEmbedder(directory: directory, configuration: .init(threads: 2))
+        let long = Self.texts[3]
+        // Alone, the text's pass is shared by the idle threads; in the batch it is one thread's.
+        let alone = try await two.embed(long)
+        let batch = try await two.embed(Self.texts)
+        #expect(cosine(alone, batch[3]) > 0.99999)
+    }
+
+    @Test func aCancelledCallEndsWithoutItsVectors() async throws {
+        let embedder = try Fixtures.embedder()
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await embedder.embed(Self.texts)
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        // The threads are free for the next call.
+        #expect(try await embedder.embed(["What is Python?"]).count == 1)
+    }
+
     @Test func invalidConfigurationsAreRejected() throws {
         let directory = try ModelLocator().locate()
         #expect(throws: CacheError.self) { try MiniLMEmbedder(directory: directory, configuration: .init(threads: 0)) }
