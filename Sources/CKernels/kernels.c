@@ -10,8 +10,12 @@
 // weights are rounded (relative error 2^-11), which moves the embeddings of
 // all-MiniLM-L6-v2 by a cosine of less than 1e-6.
 //
-// The code is compiled for the baseline CPU and enables AVX-512 per function,
-// so the library runs anywhere and callers check ck_half_kernels_supported().
+// The code is compiled for the baseline CPU and enables AVX-512 or AVX2 per
+// function, so the library runs anywhere and callers check
+// ck_half_kernels_supported(). AVX-512 kernels take panels of 32 columns;
+// CPUs with AVX2, FMA and F16C but not AVX-512 (AMD Zen 1 and 2, many cloud
+// machines) get kernels of the same design on panels of 16 columns, which
+// is what their 16 vector registers hold.
 
 #include "ckernels.h"
 
@@ -20,13 +24,37 @@
 #define CK_X86 1
 #endif
 
-int ck_half_kernels_supported(void) {
+static int ck_has_avx512(void) {
 #ifdef CK_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #else
     return 0;
 #endif
+}
+
+static int ck_has_avx2(void) {
+#ifdef CK_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+// Decided once, when the library is loaded and before any thread can call in.
+static int ck_panel_width;
+
+__attribute__((constructor)) static void ck_choose_kernels(void) {
+    ck_panel_width = ck_has_avx512() ? 32 : ck_has_avx2() ? 16 : 0;
+}
+
+int ck_half_panel_width(void) {
+    return ck_panel_width;
+}
+
+int ck_half_kernels_supported(void) {
+    return ck_panel_width != 0;
 }
 
 int ck_half_kernels_fast(void) {
@@ -59,7 +87,7 @@ int ck_half_kernels_fast(void) {
 // page every other step; measured on the benchmark machine (one short
 // sentence, all six layers, median of 50): 5.05 ms that way, 2.31 ms in
 // panels with the prefetch below.
-CK_TARGET void ck_pack_half_panels(const float *weight, int outputs, int inner, uint16_t *out) {
+CK_TARGET static void ck_pack_half_panels32(const float *weight, int outputs, int inner, uint16_t *out) {
     for (int n0 = 0; n0 < outputs; n0 += CK_PANEL) {
         uint16_t *panel = out + (size_t)n0 * inner;
         for (int k = 0; k < inner; k++) {
@@ -127,8 +155,8 @@ static const ck_rows_kernel ck_kernels[13] = {
     ck_rows7, ck_rows8, ck_rows9, ck_rows10, ck_rows11, ck_rows12,
 };
 
-void ck_gemm_half_weights(int rows, int outputs, int inner, const float *a, int lda,
-                          const uint16_t *w, float *c, int ldc, int accumulate) {
+static void ck_gemm_half_weights32(int rows, int outputs, int inner, const float *a, int lda,
+                                   const uint16_t *w, float *c, int ldc, int accumulate) {
     // Rows in passes of at most 12, sized evenly (13 rows: 7 + 6, not 12 + 1),
     // so no pass runs with most registers idle. All passes over one panel run
     // back to back, so the later ones find it in L1 or L2 and the weights are
@@ -143,6 +171,91 @@ void ck_gemm_half_weights(int rows, int outputs, int inner, const float *a, int 
             done += take;
         }
     }
+}
+
+// The AVX2 kernels: the same design on 16-column panels (two 8-float
+// registers per row), up to 6 rows at a time, so the 12 accumulators, the two
+// widened weight registers and the broadcast input fit the 16 registers.
+
+#define CK_TARGET2 __attribute__((target("avx2,fma,f16c")))
+#define CK_PANEL2 16
+// 24 cache lines ahead, as above: 48 panel rows of 32 bytes.
+#define CK_PREFETCH_ROWS2 48
+
+CK_TARGET2 static void ck_pack_half_panels16(const float *weight, int outputs, int inner, uint16_t *out) {
+    for (int n0 = 0; n0 < outputs; n0 += CK_PANEL2) {
+        uint16_t *panel = out + (size_t)n0 * inner;
+        for (int k = 0; k < inner; k++) {
+            float column[CK_PANEL2];
+            for (int j = 0; j < CK_PANEL2; j++) column[j] = weight[(size_t)(n0 + j) * inner + k];
+            __m128i low = _mm256_cvtps_ph(_mm256_loadu_ps(column), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m128i high = _mm256_cvtps_ph(_mm256_loadu_ps(column + 8), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm_storeu_si128((__m128i *)(panel + (size_t)k * CK_PANEL2), low);
+            _mm_storeu_si128((__m128i *)(panel + (size_t)k * CK_PANEL2 + 8), high);
+        }
+    }
+}
+
+#define CK_ROWS_KERNEL2(ROWS)                                                                              \
+    CK_TARGET2 static void ck_rows2_##ROWS(int inner, const float *a, int lda, const uint16_t *panel,      \
+                                           float *c, int ldc, int accumulate) {                            \
+        __m256 low[ROWS], high[ROWS];                                                                      \
+        CK_UNROLL for (int m = 0; m < ROWS; m++) {                                                         \
+            low[m] = accumulate ? _mm256_loadu_ps(c + (size_t)m * ldc) : _mm256_setzero_ps();              \
+            high[m] = accumulate ? _mm256_loadu_ps(c + (size_t)m * ldc + 8) : _mm256_setzero_ps();         \
+        }                                                                                                  \
+        for (int k = 0; k < inner; k++) {                                                                  \
+            const uint16_t *row = panel + (size_t)k * CK_PANEL2;                                           \
+            _mm_prefetch((const char *)(row + CK_PREFETCH_ROWS2 * CK_PANEL2), _MM_HINT_T0);                \
+            __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)row));                            \
+            __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8)));                      \
+            CK_UNROLL for (int m = 0; m < ROWS; m++) {                                                     \
+                __m256 x = _mm256_broadcast_ss(a + (size_t)m * lda + k);                                   \
+                low[m] = _mm256_fmadd_ps(x, w0, low[m]);                                                   \
+                high[m] = _mm256_fmadd_ps(x, w1, high[m]);                                                 \
+            }                                                                                              \
+        }                                                                                                  \
+        CK_UNROLL for (int m = 0; m < ROWS; m++) {                                                         \
+            _mm256_storeu_ps(c + (size_t)m * ldc, low[m]);                                                 \
+            _mm256_storeu_ps(c + (size_t)m * ldc + 8, high[m]);                                            \
+        }                                                                                                  \
+    }
+
+CK_ROWS_KERNEL2(1)
+CK_ROWS_KERNEL2(2)
+CK_ROWS_KERNEL2(3)
+CK_ROWS_KERNEL2(4)
+CK_ROWS_KERNEL2(5)
+CK_ROWS_KERNEL2(6)
+
+static const ck_rows_kernel ck_kernels2[7] = {
+    0, ck_rows2_1, ck_rows2_2, ck_rows2_3, ck_rows2_4, ck_rows2_5, ck_rows2_6,
+};
+
+static void ck_gemm_half_weights16(int rows, int outputs, int inner, const float *a, int lda,
+                                   const uint16_t *w, float *c, int ldc, int accumulate) {
+    // As ck_gemm_half_weights32, in turns of at most 6 rows.
+    int passes = (rows + 5) / 6;
+    for (int n0 = 0; n0 < outputs; n0 += CK_PANEL2) {
+        const uint16_t *panel = w + (size_t)n0 * inner;
+        int done = 0;
+        for (int pass = 0; pass < passes; pass++) {
+            int take = (rows - done) / (passes - pass);
+            ck_kernels2[take](inner, a + (size_t)done * lda, lda, panel, c + (size_t)done * ldc + n0, ldc, accumulate);
+            done += take;
+        }
+    }
+}
+
+void ck_pack_half_panels(const float *weight, int outputs, int inner, uint16_t *out) {
+    if (ck_panel_width == 32) ck_pack_half_panels32(weight, outputs, inner, out);
+    else ck_pack_half_panels16(weight, outputs, inner, out);
+}
+
+void ck_gemm_half_weights(int rows, int outputs, int inner, const float *a, int lda,
+                          const uint16_t *w, float *c, int ldc, int accumulate) {
+    if (ck_panel_width == 32) ck_gemm_half_weights32(rows, outputs, inner, a, lda, w, c, ldc, accumulate);
+    else ck_gemm_half_weights16(rows, outputs, inner, a, lda, w, c, ldc, accumulate);
 }
 
 #else

@@ -43,8 +43,9 @@ final class BertModel: @unchecked Sendable {
         var outputNormBias: UnsafePointer<Float>
     }
 
-    /// The dense weights of one layer in half precision, in panels of 32 output
-    /// columns (see `ck_pack_half_panels`), for passes of fewer than ``halfWeightRows`` tokens.
+    /// The dense weights of one layer in half precision, in panels of 32 (AVX-512)
+    /// or 16 (AVX2) output columns (see `ck_pack_half_panels`), for passes of
+    /// fewer than ``halfWeightRows`` tokens.
     struct HalfLayer {
         var qkv: UnsafePointer<UInt16>
         var attentionOutput: UnsafePointer<UInt16>
@@ -119,8 +120,9 @@ final class BertModel: @unchecked Sendable {
         fusedStorage = storage
         self.layers = layers
 
-        // Every output width must be a multiple of the kernels' 32 columns.
-        if useHalf, hidden % 32 == 0, inner % 32 == 0 {
+        // Every output width must be a multiple of the kernels' panel width.
+        let panel = Int(ck_half_panel_width())
+        if useHalf, panel > 0, hidden % panel == 0, inner % panel == 0 {
             let perLayer = 3 * hidden * hidden + hidden * hidden + 2 * inner * hidden
             let half = UnsafeMutablePointer<UInt16>.allocate(capacity: perLayer * layers.count)
             var converted: [HalfLayer] = []
@@ -141,9 +143,11 @@ final class BertModel: @unchecked Sendable {
             }
             halfStorage = half
             halfWeights = converted
+            halfWeightRows = panel == 32 ? 128 : 64
         } else {
             halfStorage = nil
             halfWeights = nil
+            halfWeightRows = 0
         }
     }
 
@@ -245,7 +249,7 @@ final class BertModel: @unchecked Sendable {
         let scale = 1 / Float(headSize).squareRoot()
         // By this lane's rows: each lane reads every weight, so a lane of a
         // few dozen rows is as weight-bound as a short pass.
-        let half = rows < Self.halfWeightRows ? halfWeights : nil
+        let half = rows < halfWeightRows ? halfWeights : nil
         for (index, layer) in layers.enumerated() {
             let halfLayer = half?[index]
             let qkv = index % 2 == 0 ? qkvBuffers.0 : qkvBuffers.1
@@ -329,11 +333,12 @@ final class BertModel: @unchecked Sendable {
         }
     }
 
-    /// Lanes of fewer rows than this use ``halfWeights`` when there are any:
-    /// the half-precision kernels are faster than OpenBLAS at every such size,
-    /// and from 512 rows on the two run alike, so longer passes keep the
-    /// full-precision weights (docs/EMBEDDINGS.md, "How it works").
-    static let halfWeightRows = 128
+    /// Lanes of fewer rows than this use ``halfWeights``: the
+    /// half-precision kernels are faster than OpenBLAS at every such size.
+    /// 128 for the AVX-512 kernels (from 512 rows on the two run alike), 64
+    /// for the AVX2 ones (where the two run alike, and OpenBLAS leads after);
+    /// 0 without half-precision weights (docs/EMBEDDINGS.md, "How it works").
+    let halfWeightRows: Int
     /// Below this many rows, products are split into column blocks (see ``multiply``).
     static let narrowRows = 24
     /// Output columns per block for narrow products; divides 384, 1152 and 1536.

@@ -46,16 +46,16 @@ public final class MiniLMEmbedder: Embedder {
         /// The precision of the weights used for passes of a few tokens (a short
         /// sentence), where the time goes to reading every weight once.
         public enum WeightPrecision: Sendable, Hashable {
-            /// ``half`` where its kernels run at full speed (a CPU with AVX-512,
-            /// FMA and F16C, and an optimised build), else ``single``.
+            /// ``half`` where its kernels run at full speed (a CPU with AVX-512
+            /// or AVX2, FMA and F16C, and an optimised build), else ``single``.
             case automatic
             /// The model's own single-precision weights, through OpenBLAS.
             case single
             /// A second copy of the dense weights in half precision (about 21 MB),
-            /// read by AVX-512 kernels, for passes whose cost is reading the
-            /// weights (docs/EMBEDDINGS.md, "How it works").
+            /// read by AVX-512 or AVX2 kernels, for passes of a few tokens, whose
+            /// cost is reading the weights (docs/EMBEDDINGS.md, "How it works").
             /// Arithmetic stays in single precision; embeddings move by a cosine
-            /// below 1e-6. Falls back to ``single`` on CPUs without AVX-512.
+            /// below 1e-6. Falls back to ``single`` on CPUs with neither.
             case half
         }
 
