@@ -29,6 +29,15 @@ import NIOCore
 ///   includes embedding, search, verification and fetch).
 /// - `proxy.miss.semantic_latency`: median time of a miss through that proxy
 ///   (embedding included), to compare with `proxy.miss.proxied_latency`.
+/// - `proxy.miss.150_words_added_ms`: median time a miss of a distinct
+///   150-word question (about 200 tokens) takes through that proxy minus the
+///   median of the same requests sent to the upstream directly, interleaved.
+///   The scope holds the stored paraphrases, so every miss embeds its prompt
+///   before it knows it is a miss.
+/// - `proxy.miss.long_prompt_added_ms`: the same for distinct prompts of
+///   20 KB, longer than the model reads: matched by exact key only, so what
+///   they add is tokenising up to the model's window, not embedding
+///   (docs/SEMANTIC.md, "Long texts").
 struct ProxyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
@@ -88,7 +97,7 @@ struct ProxyBench: AsyncParsableCommand {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
-                if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL) }
+                if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL, upstreamURL: upstreamURL) }
             } catch {
                 try? await client.shutdown()
                 group.cancelAll()
@@ -247,11 +256,12 @@ struct ProxyBench: AsyncParsableCommand {
             progress("proxy.semantic_hit.e2e skipped: \(error)")
             return nil
         }
-        let embedder = try MiniLMEmbedder(directory: directory, configuration: .init(threads: 1))
+        // As `llm-cache serve` has it: a thread per core.
+        let embedder = try MiniLMEmbedder(directory: directory)
         return SemanticCache(embedder: EmbeddingCache(embedder))
     }
 
-    func measureSemanticHits(into report: inout BenchReport, client: HTTPClient, proxyURL: String) async throws {
+    func measureSemanticHits(into report: inout BenchReport, client: HTTPClient, proxyURL: String, upstreamURL: String) async throws {
         let data = try LabelledPairs(csv: String(contentsOfFile: pairs, encoding: .utf8))
         var duplicates = data.pairs.filter(\.duplicate)
         if options.quick { duplicates = Array(duplicates.prefix(40)) }
@@ -284,6 +294,76 @@ struct ProxyBench: AsyncParsableCommand {
             if outcome == "MISS" { misses.append(milliseconds) }
         }
         report.add("proxy.miss.semantic_latency", Self.median(misses), "ms")
+
+        let count = options.quick ? 30 : 150
+        progress("misses through the semantic proxy: \(count) distinct 150-word questions, then \(count) distinct 20 KB prompts, each also sent directly")
+        let words = try await addedLatency(client: client, proxyURL: proxyURL, upstreamURL: upstreamURL, count: count) { index in
+            // A number of its own: the number verifier keeps one question
+            // from being served another's answer, however alike their words.
+            chat("Ticket \(3_000_000 + index): " + Self.prose(words: 148, seed: 3_000_000 + index) + "?")
+        }
+        report.add("proxy.miss.150_words_added_ms", words, "ms")
+        let long = try await addedLatency(client: client, proxyURL: proxyURL, upstreamURL: upstreamURL, count: count) { index in
+            chat(Self.prose(bytes: 20_000, seed: 4_000_000 + index))
+        }
+        report.add("proxy.miss.long_prompt_added_ms", long, "ms")
+    }
+
+    /// Median time of `count` misses through the proxy minus the median of
+    /// the same bodies sent to the upstream directly, one request at a time
+    /// and interleaved, so drift in the machine's load hits both sides alike;
+    /// 10 more of each warm connections and code paths first.
+    func addedLatency(client: HTTPClient, proxyURL: String, upstreamURL: String, count: Int, body: (Int) -> String) async throws -> Double {
+        var direct: [Double] = []
+        var proxied: [Double] = []
+        for index in 0..<(count + 10) {
+            let unique = body(index)
+            let d = try await Self.timed { _ = try await Self.post(client, upstreamURL + "/v1/chat/completions", body: unique) }
+            let p = try await Self.timed {
+                let answer = try await Self.post(client, proxyURL + "/v1/chat/completions", body: unique)
+                guard answer.cache == "MISS" else { throw ValidationError("a distinct request was not a miss (X-Cache: \(answer.cache ?? "none"))") }
+            }
+            if index >= 10 {
+                direct.append(d)
+                proxied.append(p)
+            }
+        }
+        return Self.median(proxied) - Self.median(direct)
+    }
+
+    /// Everyday English words, from which ``prose(words:seed:)`` draws.
+    static let vocabulary = """
+        the a of to and in is it that for on with as was at by be this are from or have an they which one you were all we \
+        her she there can said each use do how their if will up other about out many then them these so some would make \
+        like him into time has look two more write go see number way could people my than first water been call who oil \
+        its now find long down day did get come made may part over new sound take only little work know place year live \
+        back give most very after thing our just name good sentence man think say great where help through much before \
+        line right too mean old any same tell boy follow came want show also around form three small set put end does \
+        another well large must big even such because turn here why ask went men read need land different home us move \
+        try kind hand picture again change off play spell air away animal house point page letter mother answer found
+        """.split(whereSeparator: \.isWhitespace).map(String.init)
+
+    /// `words` words of the vocabulary in an order drawn from `seed`: a
+    /// text no other seed gives.
+    static func prose(words: Int, seed: Int) -> String {
+        var state = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 | 1
+        var text: [String] = []
+        text.reserveCapacity(words)
+        for _ in 0..<words {
+            // xorshift64*
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            text.append(vocabulary[Int((state &* 0x2545_F491_4F6C_DD1D) >> 33) % vocabulary.count])
+        }
+        return text.joined(separator: " ")
+    }
+
+    /// About `bytes` bytes of ``prose(words:seed:)``.
+    static func prose(bytes: Int, seed: Int) -> String {
+        var text = prose(words: bytes / 4, seed: seed)
+        if text.utf8.count > bytes { text = String(text.utf8.prefix(bytes))! }
+        return text
     }
 
     static func post(_ client: HTTPClient, _ url: String, body: String) async throws -> (cache: String?, body: String) {
