@@ -122,7 +122,7 @@ public final class MiniLMEmbedder: Embedder {
         case .half: halfWeights = ck_half_kernels_supported() != 0
         }
         self.model = try BertModel(file: file, configuration: bert, halfWeights: halfWeights)
-        self.threads = PassThreads(count: configuration.threads, label: "llm-cache.embed")
+        self.threads = PassThreads(count: configuration.threads, label: "embed")
         self.tokenizer = tokenizer
         self.directory = folder
         self.configuration = configuration
