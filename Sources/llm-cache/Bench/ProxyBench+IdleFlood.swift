@@ -62,7 +62,8 @@ struct FloodedProxy {
         ]
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.standardError
+        // Its banner and logs would interleave with the bench's progress.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         // "listening on http://HOST:PORT", once it accepts connections.
         var line = ""
