@@ -18,6 +18,8 @@ import NIOCore
 /// - `proxy.miss.added_latency`: median time a miss takes through the proxy
 ///   minus the median of the same kind of request sent to the upstream
 ///   directly, one request at a time.
+/// - `proxy.hit.under_idle_flood_ms`: p99 of hits, one at a time, while
+///   10,000 idle and 200 slow-header connections are open (ProxyBench+IdleFlood.swift).
 /// - `proxy.hit.vs_gptcache_server`: ours / GPTCache's `gptcache_server`
 ///   answering exact repeats of one prompt on its `/get` route, same load;
 ///   only with `--gptcache-server` (see docs/PROXY.md for its set-up).
@@ -97,6 +99,7 @@ struct ProxyBench: AsyncParsableCommand {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
+                try await measureHitUnderIdleFlood(into: &report, client: client, upstreamURL: upstreamURL)
                 if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL, upstreamURL: upstreamURL) }
             } catch {
                 try? await client.shutdown()
