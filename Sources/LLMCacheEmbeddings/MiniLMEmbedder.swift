@@ -3,6 +3,7 @@ import CKernels
 import Foundation
 import LLMCache
 import Logging
+import Synchronization
 
 /// Sentence embeddings from all-MiniLM-L6-v2 computed in-process: 384-d unit
 /// vectors equal (cosine ≥ 0.9999) to those of sentence-transformers.
@@ -90,6 +91,7 @@ public final class MiniLMEmbedder: Embedder {
     let tokenizer: WordPieceTokenizer
     let model: BertModel
     private let threads: PassThreads
+    private let sharing = SharingMonitor()
 
     /// Loads the model from `directory`, or from where ``ModelLocator`` finds it
     /// when `directory` is `nil`.
@@ -162,13 +164,18 @@ public final class MiniLMEmbedder: Embedder {
         let output = Rows(count: sequences.count * hidden)
         let model = self.model
         let jobs: [PassThreads.Job]
+        var shared: (work: SharingMonitor.Work, lanes: Int)?
         if groups.count == 1, groups[0].count == 1, let lanes = lanes(for: groups[0][0].map { sequences[$0].count }) {
             // One pass, and threads to spare: they share its rows.
             let indices = groups[0][0]
             let pass = BertModel.Pass(indices.map { sequences[$0] }, lanes: lanes, model: model)
             let pooled = Rows(count: indices.count * hidden)
+            let work = SharingMonitor.Work()
+            shared = (work, pass.lanes)
             jobs = [PassThreads.Job(lanes: pass.lanes) { lane, _ in
+                let cpu = SharingMonitor.threadCPU()
                 model.encode(pass, lane: lane, into: pooled.base)
+                work.add(SharingMonitor.threadCPU() - cpu)
                 // The first lane pools, after every lane is done.
                 guard lane == 0 else { return }
                 for (row, index) in indices.enumerated() {
@@ -185,6 +192,7 @@ public final class MiniLMEmbedder: Embedder {
             }
         }
         try await threads.run(jobs)
+        if let shared { sharing.finish(shared.work, lanes: shared.lanes) }
         return EmbeddingBatch(dimension: hidden, values: Array(UnsafeBufferPointer(start: output.base, count: sequences.count * hidden)))
     }
 
@@ -198,9 +206,13 @@ public final class MiniLMEmbedder: Embedder {
     /// core idle, for as long as that pass runs. Under load every pass
     /// therefore runs on one thread, which keeps the cores doing the most
     /// passes per second; alone, a long text is embedded in about half the time.
+    ///
+    /// Nor while sharing has stopped paying (``SharingMonitor``): when other
+    /// processes keep the cores busy, the lanes take turns on one core and
+    /// wait for each other at every barrier.
     private func lanes(for lengths: [Int]) -> Int? {
         let tokens = lengths.reduce(0, +)
-        guard configuration.threads > 1, tokens >= Self.splitTokens else { return nil }
+        guard configuration.threads > 1, tokens >= Self.splitTokens, sharing.pays else { return nil }
         let lanes = min(threads.idle, tokens / (Self.splitTokens / 2))
         return lanes > 1 ? lanes : nil
     }
@@ -292,4 +304,54 @@ final class Rows: @unchecked Sendable {
     }
 
     deinit { base.deallocate() }
+}
+
+/// Whether sharing a pass between threads has been paying: a shared pass
+/// that kept its lanes busy less than ``minimumEfficiency`` of its wall time
+/// (their CPU time over lanes × wall time) turns sharing off for
+/// ``pause``, after which the next long text tries again.
+///
+/// Measured on this 2-vCPU machine with other builds keeping both cores
+/// busy: two lanes ran at about half efficiency, in turns on one core and
+/// waiting for each other at every barrier, and a 152-token text took 10%
+/// longer shared than on one thread (docs/benchmarks/log.md, 2026-12-04).
+///
+/// Thread-safe: one atomic.
+final class SharingMonitor: Sendable {
+    /// Below this, two lanes finish no sooner than one thread would.
+    static let minimumEfficiency = 0.6
+    /// How long sharing stays off once it has not paid.
+    static let pause: Duration = .seconds(2)
+
+    /// The CPU time of one shared pass's lanes, in nanoseconds.
+    final class Work: Sendable {
+        let start = ContinuousClock.now
+        private let nanoseconds = Atomic<Int64>(0)
+
+        func add(_ cpu: Int64) { nanoseconds.add(cpu, ordering: .relaxed) }
+        var total: Int64 { nanoseconds.load(ordering: .relaxed) }
+    }
+
+    private let origin = ContinuousClock.now
+    /// Nanoseconds after `origin` until which sharing is off.
+    private let pausedUntil = Atomic<Int64>(0)
+
+    var pays: Bool { Self.nanoseconds(ContinuousClock.now - origin) >= pausedUntil.load(ordering: .relaxed) }
+
+    func finish(_ work: Work, lanes: Int) {
+        let wall = Self.nanoseconds(ContinuousClock.now - work.start)
+        guard wall > 0, Double(work.total) < Self.minimumEfficiency * Double(lanes) * Double(wall) else { return }
+        pausedUntil.store(Self.nanoseconds(ContinuousClock.now - origin + Self.pause), ordering: .relaxed)
+    }
+
+    /// The calling thread's CPU time in nanoseconds.
+    static func threadCPU() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
 }

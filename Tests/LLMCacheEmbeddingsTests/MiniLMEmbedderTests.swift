@@ -131,6 +131,23 @@ import Testing
         #expect(cosine(alone, batch[3]) > 0.99999)
     }
 
+    @Test func sharingStopsWhenTheLanesSpentMostOfThePassWaiting() throws {
+        let monitor = SharingMonitor()
+        #expect(monitor.pays)
+        // Lanes that were busy the whole pass (their CPU time is set far above
+        // any wall time the pass can have taken): sharing pays.
+        let busy = SharingMonitor.Work()
+        Thread.sleep(forTimeInterval: 0.001)
+        busy.add(60_000_000_000)
+        monitor.finish(busy, lanes: 2)
+        #expect(monitor.pays)
+        // Lanes that did no work while the pass's time went by: it does not.
+        let waiting = SharingMonitor.Work()
+        Thread.sleep(forTimeInterval: 0.001)
+        monitor.finish(waiting, lanes: 2)
+        #expect(!monitor.pays)
+    }
+
     @Test func aCancelledCallEndsWithoutItsVectors() async throws {
         let embedder = try Fixtures.embedder()
         let task = Task {
