@@ -101,7 +101,8 @@ public final class LLMCache: Sendable {
     public enum SemanticControl: Hashable, Sendable {
         /// Use the semantic tier as configured, when the cache has one.
         case `default`
-        /// Exact matches only for this call; its answer is still indexed.
+        /// Exact matches only for this call, and no embedding at all: its
+        /// answer is not indexed, so later calls cannot find it by meaning.
         case off
         /// Use this similarity threshold (cosine, -1...1) for this call.
         case threshold(Float)
