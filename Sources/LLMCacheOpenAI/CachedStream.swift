@@ -182,47 +182,33 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
         var unframed: ByteBuffer?
         for try await buffer in body {
             progress?.advance()
-            let events = parser.feed(buffer.readableBytesView)
-            for event in events { assembler.consume(event: event) }
-            if strippingUsage {
-                relayFramed(events, raw: buffer, unframed: &unframed, sawEvents: assembler.eventCount > 0 || assembler.sawDone)
-            } else if assembler.sawDone {
-                holdBack(buffer)
+            guard strippingUsage else {
+                for event in parser.feed(buffer.readableBytesView) { assembler.consume(event: event) }
+                if assembler.sawDone { holdBack(buffer) } else { continuation.yield(buffer) }
+                continue
+            }
+            // Events relayed one by one as `data:` lines, without the
+            // usage-only chunk, and `[DONE]` held back.
+            var out = ByteBuffer()
+            for event in parser.feed(buffer.readableBytesView) {
+                assembler.consume(event: event)
+                if event == SSEParser.doneMarker {
+                    holdBack(ByteBuffer(bytes: SSEParser.event(event)))
+                } else if !assembler.lastWasUsageOnly {
+                    out.writeBytes(SSEParser.event(event))
+                }
+            }
+            if assembler.eventCount == 0, !assembler.sawDone {
+                if unframed == nil { unframed = ByteBuffer() }
+                if unframed!.readableBytes < 1 << 20 { unframed!.writeImmutableBuffer(buffer) }
             } else {
-                continuation.yield(buffer)
+                unframed = nil
+                if out.readableBytes > 0 { continuation.yield(out) }
             }
         }
         if let unframed, unframed.readableBytes > 0 { continuation.yield(unframed) }
         guard assembler.isComplete else { throw IncompleteStream() }
         return Data(assembler.response.jsonBytes)
-    }
-
-    /// Relays `events` as `data:` lines, without the usage-only chunk; holds
-    /// `[DONE]` back.
-    private func relayFramed(_ events: [[UInt8]], raw: ByteBuffer, unframed: inout ByteBuffer?, sawEvents: Bool) {
-        guard sawEvents else {
-            if unframed == nil { unframed = ByteBuffer() }
-            if unframed!.readableBytes < 1 << 20 { unframed!.writeImmutableBuffer(raw) }
-            return
-        }
-        unframed = nil
-        var out = ByteBuffer()
-        for event in events {
-            if event == SSEParser.doneMarker {
-                holdBack(ByteBuffer(bytes: SSEParser.event(event)))
-            } else if !Self.isUsageOnly(event) {
-                out.writeBytes(SSEParser.event(event))
-            }
-        }
-        if out.readableBytes > 0 { continuation.yield(out) }
-    }
-
-    /// Whether `event` is the chunk `include_usage` adds: no choices, a usage.
-    static func isUsageOnly(_ event: [UInt8]) -> Bool {
-        guard let chunk = try? JSONValue(parsing: event), case .object(let fields) = chunk else { return false }
-        guard let choices = fields["choices"]?.arrayValue, choices.isEmpty else { return false }
-        guard let usage = fields["usage"], usage != .null else { return false }
-        return true
     }
 
     /// When the relayed stream last made progress, for its watchdog.

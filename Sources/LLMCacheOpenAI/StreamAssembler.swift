@@ -41,12 +41,16 @@ public struct StreamAssembler: Sendable {
     public private(set) var sawDone = false
     /// Events consumed, `[DONE]` excluded.
     public private(set) var eventCount = 0
+    /// Whether the last event consumed was the chunk `include_usage` adds:
+    /// no choices, only the usage.
+    public private(set) var lastWasUsageOnly = false
 
     public init() {}
 
     /// Consumes the data of one event. Events that are not JSON objects are
     /// counted as errors, since the stream can no longer be trusted whole.
     public mutating func consume(event data: [UInt8]) {
+        lastWasUsageOnly = false
         if data == SSEParser.doneMarker {
             sawDone = true
             return
@@ -59,6 +63,9 @@ public struct StreamAssembler: Sendable {
         if fields["error"] != nil {
             sawError = true
             return
+        }
+        if let usage = fields["usage"], usage != .null, fields["choices"]?.arrayValue?.isEmpty == true {
+            lastWasUsageOnly = true
         }
         for (name, value) in fields {
             switch name {

@@ -22,7 +22,7 @@ extension ProxyHandlers {
         let limits = CachedStream<Relayed>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
         let stream = CachedStream<Relayed>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
             let start = ContinuousClock.now
-            let body = asksForUsage ? Self.askingForUsage(call.body) : call.body
+            let body = asksForUsage ? Self.askingForUsage(parsed.request.body) : call.body
             let response: HTTPClientResponse
             do {
                 response = try await upstream.execute(upstream.request(.POST, path: call.route.path, headers: call.headers, body: body))
@@ -83,10 +83,11 @@ extension ProxyHandlers {
         }
     }
 
-    /// `body` with `stream_options.include_usage` set, so the stored answer has
-    /// its usage. Unchanged if it cannot be read (the upstream then judges it).
-    static func askingForUsage(_ body: ByteBuffer) -> ByteBuffer {
-        guard case .object(var members)? = try? JSONValue(parsing: body.readableBytesView) else { return body }
+    /// The request's body (its tree, already parsed to read `stream_options`,
+    /// without a body-level `cache` object) with `stream_options.include_usage`
+    /// set, so the stored answer has its usage.
+    static func askingForUsage(_ body: JSONValue) -> ByteBuffer {
+        guard case .object(var members) = body else { return ByteBuffer(bytes: body.jsonBytes) }
         var options = members["stream_options"]?.objectValue ?? [:]
         options["include_usage"] = .bool(true)
         members["stream_options"] = .object(options)
