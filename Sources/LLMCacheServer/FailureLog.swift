@@ -1,3 +1,4 @@
+import LLMCache
 import Logging
 import Synchronization
 
@@ -29,8 +30,7 @@ final class FailureLog: Sendable {
     func record(_ message: @autoclosure () -> Logger.Message, route: String, status: Int?, upstreamRequestID: String?, detail: String? = nil) {
         let now = ContinuousClock.now
         let suppressed = state.withLock { state -> Int? in
-            let elapsed = Double((now - state.refilled).components.attoseconds) / 1e18 + Double((now - state.refilled).components.seconds)
-            state.tokens = min(burst, state.tokens + elapsed * perSecond)
+            state.tokens = min(burst, state.tokens + (now - state.refilled).seconds * perSecond)
             state.refilled = now
             guard state.tokens >= 1 else {
                 state.suppressed += 1
