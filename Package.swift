@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LLMCacheSQLite", targets: ["LLMCacheSQLite"]),
         .library(name: "LLMCacheRedis", targets: ["LLMCacheRedis"]),
         .library(name: "LLMCacheOpenAI", targets: ["LLMCacheOpenAI"]),
+        .library(name: "LLMCacheAnthropic", targets: ["LLMCacheAnthropic"]),
         .library(name: "LLMCacheServer", targets: ["LLMCacheServer"]),
         .library(name: "LLMCacheVectorIndex", targets: ["LLMCacheVectorIndex"]),
         .library(name: "LLMCacheEvaluation", targets: ["LLMCacheEvaluation"]),
@@ -99,11 +100,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Anthropic's Messages API: wire types, and its streams assembled and replayed.
+        .target(name: "LLMCacheAnthropic", dependencies: ["LLMCache"]),
         .target(
             name: "LLMCacheServer",
             dependencies: [
                 "LLMCache",
                 "LLMCacheOpenAI",
+                "LLMCacheAnthropic",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The HTTP/1.1 channel the connection guard sits in.
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -144,6 +148,7 @@ let package = Package(
                 "LLMCacheVectorIndex",
                 "LLMCacheEvaluation",
                 "LLMCacheOpenAI",
+                "LLMCacheAnthropic",
                 "LLMCacheServer",
                 "LLMCacheFakeUpstream",
                 "CBLAS",
@@ -180,10 +185,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "LLMCacheAnthropicTests", dependencies: ["LLMCache", "LLMCacheAnthropic"]),
         .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
-                "LLMCache", "LLMCacheOpenAI", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheAnthropic", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -93,7 +93,7 @@ public final class CachedChatClient: Sendable {
             do {
                 let llmRequest = try LLMRequest(json: try OpenAIClient.encode(keyed))
                 let body = try OpenAIClient.encode(streamed)
-                let call = CachedStream<Void>(cache: cache, request: llmRequest, options: options) { _ in
+                let call = CachedStream<Void, StreamAssembler>(cache: cache, request: llmRequest, options: options) { _ in
                     ((), try await client.openStream("chat/completions", body: body))
                 }
                 switch await call.head() {

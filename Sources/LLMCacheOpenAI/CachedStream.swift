@@ -13,20 +13,23 @@ import Synchronization
 ///   as chunks.
 /// - A miss or a bypass this caller computes: ``head()`` is ``Head/live(_:_:)``
 ///   as soon as the upstream answers 2xx, and ``bytes`` carries the upstream's
-///   bytes as they arrive while the answer is assembled. It is stored only if
-///   the stream ended with `[DONE]` and no error event; the bytes that complete
-///   `[DONE]` are held back until it is stored, so a caller that has read
-///   `[DONE]` finds the answer in the cache on its very next request.
+///   bytes as they arrive while `Assembler` assembles the answer. It is
+///   stored only if the stream reached its final event (`[DONE]`,
+///   `response.completed`, `message_stop`) with no error event; the bytes
+///   that complete the final event are held back until it is stored, so a
+///   caller that has read it finds the answer in the cache on its very next
+///   request.
 /// - A failure before anything was streamed: ``Head/failed(_:)``.
 ///
-/// A stream that ends without `[DONE]` or carries an error event is relayed
+/// A stream that ends before its final event or carries an error event is relayed
 /// as it was and not cached; ``result()`` is then a failure with
 /// ``IncompleteStream``. A broken connection ends ``bytes`` with its error.
 /// A stream that outlasts ``Limits/total`` or falls silent for longer than
-/// ``Limits/idle`` is cut: ``bytes`` ends with an error event, the answer is
+/// ``Limits/idle`` is cut: ``bytes`` ends with an error event in the
+/// format's own shape (``StreamAssembling/errorEvent(message:)``), the answer is
 /// not cached, and ``result()`` is a failure with ``StreamTimeout``.
 /// Thread-safe.
-package final class CachedStream<Metadata: Sendable>: Sendable {
+package final class CachedStream<Metadata: Sendable, Assembler: StreamAssembling>: Sendable {
     package enum Head: Sendable {
         /// This caller relays the upstream: what `open` returned with the
         /// body, and what the cache decided (key, miss or bypass).
@@ -176,7 +179,7 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
     /// Reads the whole body, relaying it and assembling the answer.
     private func consume<Body: AsyncSequence>(_ body: Body, progress: Progress?) async throws -> Data where Body.Element == ByteBuffer {
         var parser = SSEParser()
-        var assembler = StreamAssembler()
+        var assembler = Assembler()
         // While stripping, bytes that never formed an event (a body that is
         // not a stream at all) are kept to be relayed as they came.
         var unframed: ByteBuffer?
@@ -184,7 +187,7 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
             progress?.advance()
             guard strippingUsage else {
                 for event in parser.feed(buffer.readableBytesView) { assembler.consume(event: event) }
-                if assembler.sawDone { holdBack(buffer) } else { continuation.yield(buffer) }
+                if assembler.sawEnd { holdBack(buffer) } else { continuation.yield(buffer) }
                 continue
             }
             // Events relayed one by one as `data:` lines, without the
@@ -192,13 +195,13 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
             var out = ByteBuffer()
             for event in parser.feed(buffer.readableBytesView) {
                 assembler.consume(event: event)
-                if event == SSEParser.doneMarker {
+                if assembler.sawEnd {
                     holdBack(ByteBuffer(bytes: SSEParser.event(event)))
                 } else if !assembler.lastWasUsageOnly {
                     out.writeBytes(SSEParser.event(event))
                 }
             }
-            if assembler.eventCount == 0, !assembler.sawDone {
+            if assembler.eventCount == 0, !assembler.sawEnd {
                 if unframed == nil { unframed = ByteBuffer() }
                 if unframed!.readableBytes < 1 << 20 { unframed!.writeImmutableBuffer(buffer) }
             } else {
@@ -259,7 +262,7 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
         if let tail { continuation.yield(tail) }
         if case .failure(let error) = result, let timeout = error as? StreamTimeout {
             // Ended with an error event, so a client reports why the stream stopped.
-            continuation.yield(ByteBuffer(bytes: timeout.event))
+            continuation.yield(ByteBuffer(bytes: Assembler.errorEvent(message: timeout.message)))
             continuation.finish()
         } else if case .failure(let error) = result, !(error is IncompleteStream) {
             continuation.finish(throwing: error)
@@ -270,12 +273,13 @@ package final class CachedStream<Metadata: Sendable>: Sendable {
     }
 }
 
-/// A stream that ended cleanly but without `[DONE]`, or carried an error
-/// event: relayed as it was, and not cached.
+/// A stream that ended cleanly but before its final event (`[DONE]`,
+/// `response.completed`, `message_stop`), or carried an error event: relayed
+/// as it was, and not cached.
 package struct IncompleteStream: Error, CustomStringConvertible {
     package init() {}
     package var description: String {
-        "the upstream stream ended without [DONE] or carried an error event; the answer was relayed as it was and not cached"
+        "the upstream stream ended before its final event or carried an error event; the answer was relayed as it was and not cached"
     }
 }
 
@@ -284,19 +288,6 @@ package struct IncompleteStream: Error, CustomStringConvertible {
 package struct StreamTimeout: Error, CustomStringConvertible {
     package var message: String
     package var description: String { message }
-
-    /// The SSE error event that ends the relayed stream, in OpenAI's error shape.
-    package var event: [UInt8] {
-        let body: JSONValue = .object([
-            "error": .object([
-                "message": .string(message),
-                "type": .string("upstream_error"),
-                "param": .null,
-                "code": .string("timeout"),
-            ])
-        ])
-        return SSEParser.event(body.jsonBytes)
-    }
 }
 
 /// An async sequence whose errors are replaced by `transform(error)`: a

@@ -30,7 +30,7 @@ import LLMCache
 ///
 /// Each piece is appended in place, so assembly takes time linear in the
 /// stream's size. A value type: use one per stream.
-public struct StreamAssembler: Sendable {
+public struct StreamAssembler: StreamAssembling {
     private var header: [String: JSONValue] = [:]
     private var choices: [Int: ChoiceParts] = [:]
     private var usage: JSONValue?
@@ -97,6 +97,22 @@ public struct StreamAssembler: Sendable {
     /// Whether the stream ended as a complete answer: `[DONE]` seen, no error
     /// event, and at least one chunk.
     public var isComplete: Bool { sawDone && !sawError && eventCount > 0 }
+
+    /// ``sawDone``: `[DONE]` ends a chat stream.
+    public var sawEnd: Bool { sawDone }
+
+    /// An `{"error": ...}` event in OpenAI's error shape, code `timeout`.
+    public static func errorEvent(message: String) -> [UInt8] {
+        let body: JSONValue = .object([
+            "error": .object([
+                "message": .string(message),
+                "type": .string("upstream_error"),
+                "param": .null,
+                "code": .string("timeout"),
+            ])
+        ])
+        return SSEParser.event(body.jsonBytes)
+    }
 
     /// The assembled response.
     public var response: JSONValue {

@@ -19,8 +19,8 @@ extension ProxyHandlers {
         let configuration = upstream.configuration
         let asked = parsed.request.body["stream_options"]?["include_usage"] == .bool(true)
         let asksForUsage = !asked && configuration.requestsStreamUsage
-        let limits = CachedStream<Relayed>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
-        let stream = CachedStream<Relayed>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
+        let limits = CachedStream<Relayed, StreamAssembler>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
+        let stream = CachedStream<Relayed, StreamAssembler>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
             let start = ContinuousClock.now
             let body = asksForUsage ? Self.askingForUsage(parsed.request.body) : call.body
             let response: HTTPClientResponse

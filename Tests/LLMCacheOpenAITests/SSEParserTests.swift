@@ -1,4 +1,4 @@
-import LLMCacheOpenAI
+import LLMCache
 import Testing
 
 @Suite struct SSEParserTests {

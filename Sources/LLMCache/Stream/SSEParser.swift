@@ -71,4 +71,16 @@ extension SSEParser {
         out.append(contentsOf: "\n\n".utf8)
         return out
     }
+
+    /// One named event encoded for the wire: `event: <name>\ndata: <payload>\n\n`,
+    /// as the Responses API and Anthropic's Messages API frame theirs.
+    public static func event(named name: String, _ payload: some Collection<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(name.utf8.count + payload.count + 16)
+        out.append(contentsOf: "event: ".utf8)
+        out.append(contentsOf: name.utf8)
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: event(payload))
+        return out
+    }
 }

@@ -1,0 +1,3 @@
+import LLMCache
+import LLMCacheAnthropic
+import Testing
