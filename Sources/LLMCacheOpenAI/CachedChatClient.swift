@@ -132,9 +132,8 @@ public final class CachedChatClient: Sendable {
     }
 
     func cached<T: Decodable & Sendable>(_ type: T.Type, path: String, body: [UInt8], options: LLMCache.Options) async throws -> Cached<T> {
-        var request = try LLMRequest(json: body)
         // Keyed as the proxy keys the same route, so both share entries.
-        request.endpoint = LLMRequest.Endpoint(path: "/" + path)
+        let request = try LLMRequest(json: body, endpoint: LLMRequest.Endpoint(path: "/" + path))
         let response = try await cache.response(for: request, options: options) { [client] in
             Data(try await client.post(path, body: body))
         }

@@ -7,18 +7,20 @@ import Testing
 @Suite struct CanonicalEncodingTests {
     /// What `Fingerprint.canonicalBytes` wrote before the one-pass encoder:
     /// parse to a tree, validate it, write the sorted object.
-    static func treeEncoding(_ bytes: [UInt8], namespace: String = "ns", ignoring ignored: Set<String> = Fingerprint.Configuration().ignoredFields) throws -> [UInt8] {
+    static func treeEncoding(_ bytes: [UInt8], namespace: String = "ns", endpoint: LLMRequest.Endpoint = .chatCompletions, ignoring ignored: Set<String> = Fingerprint.Configuration().ignoredFields) throws -> [UInt8] {
         let tree = try JSONValue(parsing: bytes)
-        _ = try LLMRequest(tree)
+        _ = try LLMRequest(tree, endpoint: endpoint)
         var out = Array("llm-cache/v\(Fingerprint.version)\n".utf8)
         JSONWriter.writeString(namespace, into: &out)
         out.append(0x0A)
-        JSONWriter.writeObject(tree.objectValue!, skipping: ignored, into: &out)
+        Fingerprint.writeEndpoint(endpoint, into: &out)
+        // What the schema leaves out of keys (cache_control, metadata, ...) is left out here too.
+        JSONWriter.writeObject(RequestSchema.keyed(tree, as: endpoint.requestKind).objectValue!, skipping: ignored, into: &out)
         return out
     }
 
-    static func onePassEncoding(_ bytes: [UInt8], namespace: String = "ns", fingerprint: Fingerprint = Fingerprint()) throws -> [UInt8] {
-        fingerprint.canonicalBytes(for: try LLMRequest(json: bytes), namespace: namespace)
+    static func onePassEncoding(_ bytes: [UInt8], namespace: String = "ns", endpoint: LLMRequest.Endpoint = .chatCompletions, fingerprint: Fingerprint = Fingerprint()) throws -> [UInt8] {
+        fingerprint.canonicalBytes(for: try LLMRequest(json: bytes, endpoint: endpoint), namespace: namespace)
     }
 
     static func onePass(_ bytes: [UInt8]) -> RequestCanonicalizer.Result? {
@@ -155,11 +157,11 @@ import Testing
     }
 
     @Test func onlyTopLevelFieldsAreIgnored() throws {
-        let json = #"{"model":"m","stream":true,"user":"u","metadata":{"stream":true,"user":"v"},"messages":[{"role":"user","content":"hi","user":"w"}]}"#
+        let json = #"{"model":"m","stream":true,"user":"u","extra":{"stream":true,"user":"v"},"messages":[{"role":"user","content":"hi","user":"w"}]}"#
         let bytes = try Self.onePassEncoding(Array(json.utf8))
         #expect(bytes == (try Self.treeEncoding(Array(json.utf8))))
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasSuffix(#"{"messages":[{"content":"hi","role":"user","user":"w"}],"metadata":{"stream":true,"user":"v"},"model":"m"}"#))
+        #expect(text.hasSuffix(#"{"extra":{"stream":true,"user":"v"},"messages":[{"content":"hi","role":"user","user":"w"}],"model":"m"}"#))
     }
 
     @Test func ignoredFieldsCompareAsSwiftStrings() throws {

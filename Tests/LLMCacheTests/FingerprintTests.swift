@@ -28,19 +28,15 @@ import Testing
     func endpointInKey() throws {
         let body = Array(#"{"model":"m","prompt":"p","input":"p","messages":[{"role":"user","content":"p"}]}"#.utf8)
         let plain = try LLMRequest(json: body)
-        var chat = plain
-        chat.endpoint = .chatCompletions
-        var completions = plain
-        completions.endpoint = .completions
-        var embeddings = plain
-        embeddings.endpoint = .embeddings
+        let chat = try LLMRequest(json: body, endpoint: .chatCompletions)
+        let completions = try LLMRequest(json: body, endpoint: .completions)
+        let embeddings = try LLMRequest(json: body, endpoint: .embeddings)
         let keys = [chat, completions, embeddings].map { fingerprint.key(for: $0, namespace: "n") }
         #expect(Set(keys).count == 3)
         #expect(keys[0] == fingerprint.key(for: plain, namespace: "n"))
         #expect(completions != plain)
         // An endpoint path cannot be confused with a namespace's characters.
-        var odd = plain
-        odd.endpoint = LLMRequest.Endpoint(path: "/completions")
+        let odd = try LLMRequest(json: body, endpoint: LLMRequest.Endpoint(path: "/completions"))
         #expect(fingerprint.key(for: odd, namespace: "n") == keys[1])
         #expect(fingerprint.key(for: completions, namespace: "n\n\"/completions\"") != fingerprint.key(for: plain, namespace: "n\n\"/completions\""))
     }

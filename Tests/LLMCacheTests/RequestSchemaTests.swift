@@ -11,6 +11,8 @@ import Testing
 
     /// A place in a request where the schema expects a kind.
     struct Place: Sendable, CustomStringConvertible {
+        /// The body's kind: which API's request this is.
+        var root: Kind
         var kind: Kind
         /// The path of a value here, `""` for the body.
         var path: String
@@ -20,11 +22,25 @@ import Testing
         /// A whole request with the JSON text of a value at this place.
         var embed: @Sendable (String) -> String
 
-        var description: String { "\(path.isEmpty ? "$" : path) (\(kind))" }
+        var description: String { "\(root): \(path.isEmpty ? "$" : path) (\(kind))" }
+        var endpoint: LLMRequest.Endpoint { RequestSchemaTests.endpoint(of: root) }
     }
 
-    /// Every place the schema describes, found by walking it from the body.
-    static let places: [Place] = {
+    /// Every body kind, each an API's request.
+    static let roots: [Kind] = Kind.allCases.filter(\.isRoot)
+
+    static func endpoint(of root: Kind) -> LLMRequest.Endpoint {
+        switch root {
+        case .responsesRequest: return .responses
+        case .messagesRequest: return .anthropicMessages
+        default: return .chatCompletions
+        }
+    }
+
+    /// Every place the schema describes, found by walking it from each body kind.
+    static let places: [Place] = roots.flatMap(places(from:))
+
+    static func places(from root: Kind) -> [Place] {
         var result: [Place] = []
         var expanded: Set<Kind> = []
         func visit(_ place: Place) {
@@ -37,22 +53,22 @@ import Testing
             for field in kind.fields {
                 let name = field.name.description
                 let path = RequestSchemaTests.join(place.path, name)
-                visit(Place(kind: field.kind, path: path, field: RequestSchemaTests.isDefining(field) ? place.field : path) { value in
+                visit(Place(root: root, kind: field.kind, path: path, field: RequestSchemaTests.isDefining(field) ? place.field : path) { value in
                     place.embed(RequestSchemaTests.object(kind, setting: name, to: value))
                 })
             }
             if kind.element != .any {
                 let path = place.path + "[0]"
-                visit(Place(kind: kind.element, path: path, field: path) { place.embed("[\($0)]") })
+                visit(Place(root: root, kind: kind.element, path: path, field: path) { place.embed("[\($0)]") })
             }
             if kind.memberValue != .any {
                 let path = RequestSchemaTests.join(place.path, "k")
-                visit(Place(kind: kind.memberValue, path: path, field: path) { place.embed(#"{"k":\#($0)}"#) })
+                visit(Place(root: root, kind: kind.memberValue, path: path, field: path) { place.embed(#"{"k":\#($0)}"#) })
             }
         }
-        visit(Place(kind: .request, path: "", field: "$") { $0 })
+        visit(Place(root: root, kind: root, path: "", field: "$") { $0 })
         return result
-    }()
+    }
 
     static func isDefining(_ field: RequestSchema.Field) -> Bool {
         if case .defining = field.presence { return true }
@@ -111,25 +127,35 @@ import Testing
         return values
     }
 
-    static func onePass(_ json: String) -> RequestCanonicalizer.Result? {
-        Array(json.utf8).withUnsafeBufferPointer { RequestCanonicalizer.canonicalize($0) }
+    static func onePass(_ json: String, root: Kind = .request) -> RequestCanonicalizer.Result? {
+        Array(json.utf8).withUnsafeBufferPointer { RequestCanonicalizer.canonicalize($0, root: root) }
     }
 
     /// The error the tree-based path gives; both entry points must give it.
-    static func treeError(_ json: String) -> CacheError? {
-        let fromTree = Result { try LLMRequest(try JSONValue(parsing: json)) }
-        let fromBytes = Result { try LLMRequest(json: Array(json.utf8)) }
+    static func treeError(_ json: String, root: Kind = .request) -> CacheError? {
+        let endpoint = endpoint(of: root)
+        let fromTree = Result { try LLMRequest(try JSONValue(parsing: json), endpoint: endpoint) }
+        let fromBytes = Result { try LLMRequest(json: Array(json.utf8), endpoint: endpoint) }
         guard case .failure(let a as CacheError) = fromTree, case .failure(let b as CacheError) = fromBytes else { return nil }
         #expect(a.field == b.field && a.message == b.message)
         return a
     }
 
     @Test func theWalkReachesEveryField() {
-        let paths = Set(Self.places.map(\.path))
+        let paths = Set(Self.places(from: .request).map(\.path))
         for field in RequestSchema.requestFields { #expect(paths.contains(field.name.description)) }
         for field in RequestSchema.messageFields { #expect(paths.contains("messages[0].\(field.name)")) }
         for field in RequestSchema.contentPartFields { #expect(paths.contains("messages[0].content[0].\(field.name)")) }
+        for field in RequestSchema.toolFields { #expect(paths.contains("tools[0].\(field.name)")) }
         #expect(paths.contains("logit_bias.k") && paths.contains("stop[0]") && paths.contains("tools[0]") && paths.contains("messages[0].tool_calls[0]"))
+        let responses = Set(Self.places(from: .responsesRequest).map(\.path))
+        for field in RequestSchema.responsesFields { #expect(responses.contains(field.name.description)) }
+        for field in RequestSchema.inputItemFields { #expect(responses.contains("input[0].\(field.name)")) }
+        #expect(responses.contains("input[0].content[0].type") && responses.contains("include[0]"))
+        let messages = Set(Self.places(from: .messagesRequest).map(\.path))
+        for field in RequestSchema.messagesFields { #expect(messages.contains(field.name.description)) }
+        // A kind's inner places are walked once: system blocks are content parts.
+        #expect(messages.contains("system[0]") && messages.contains("messages[0].content[0].cache_control"))
     }
 
     @Test(arguments: RequestSchemaTests.places)
@@ -137,19 +163,24 @@ import Testing
         for value in Self.validValues(place.kind) {
             let json = place.embed(value)
             let bytes = Array(json.utf8)
-            #expect(Self.onePass(json) != nil, "the one-pass path refused \(json)")
-            #expect(try CanonicalEncodingTests.onePassEncoding(bytes) == CanonicalEncodingTests.treeEncoding(bytes), "\(json)")
+            #expect(Self.onePass(json, root: place.root) != nil, "the one-pass path refused \(json)")
+            #expect(
+                try CanonicalEncodingTests.onePassEncoding(bytes, endpoint: place.endpoint)
+                    == CanonicalEncodingTests.treeEncoding(bytes, endpoint: place.endpoint), "\(json)"
+            )
         }
     }
 
-    @Test(arguments: RequestSchemaTests.places)
+    /// Places of kind `any` refuse nothing but non-finite numbers, which
+    /// `requireFiniteNumbers`' own tests cover.
+    @Test(arguments: RequestSchemaTests.places.filter { $0.kind != .any })
     func refusedValuesAreRefusedByBothPathsNamingTheField(place: Place) {
         let values = Self.invalidValues(place.kind)
         #expect(!values.isEmpty)
         for value in values {
             let json = place.embed(value)
-            #expect(Self.onePass(json) == nil, "the one-pass path accepted \(json)")
-            guard let error = Self.treeError(json) else {
+            #expect(Self.onePass(json, root: place.root) == nil, "the one-pass path accepted \(json)")
+            guard let error = Self.treeError(json, root: place.root) else {
                 Issue.record("the tree path accepted \(json)")
                 continue
             }
@@ -163,8 +194,8 @@ import Testing
         for field in place.kind.fields where field.isRequired {
             let name = field.name.description
             let json = place.embed(Self.object(place.kind, setting: name, to: nil))
-            #expect(Self.onePass(json) == nil, "the one-pass path accepted \(json)")
-            guard let error = Self.treeError(json) else {
+            #expect(Self.onePass(json, root: place.root) == nil, "the one-pass path accepted \(json)")
+            guard let error = Self.treeError(json, root: place.root) else {
                 Issue.record("the tree path accepted \(json)")
                 continue
             }

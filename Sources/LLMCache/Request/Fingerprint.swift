@@ -60,7 +60,7 @@ public struct Fingerprint: Sendable {
     }
 
     /// What precedes the body: the namespace and, for any endpoint but chat
-    /// completions, the endpoint's path. Every component is a JSON value with
+    /// completions, the endpoint's path and version. Every component is a JSON value with
     /// its own quoting and escaping (and the body is an object, starting with
     /// `{`), so no choice of contents can make two different requests encode
     /// alike.
@@ -69,14 +69,28 @@ public struct Fingerprint: Sendable {
         out.reserveCapacity(namespace.utf8.count + 24)
         JSONWriter.writeString(namespace, into: &out)
         out.append(0x0A)
-        if endpoint != .chatCompletions {
-            JSONWriter.writeString(endpoint.path, into: &out)
-            out.append(0x0A)
-        }
+        Self.writeEndpoint(endpoint, into: &out)
         return out
     }
 
     private static let prefix = Array("llm-cache/v\(version)\n".utf8)
+
+    /// Writes the endpoint's part of a key or scope: nothing for chat
+    /// completions (whose keys are the body's alone), else the path as a JSON
+    /// string and, when set, the version as another, each on its own line.
+    static func writeEndpoint(_ endpoint: LLMRequest.Endpoint, into out: inout [UInt8]) {
+        guard endpoint != .chatCompletions else { return }
+        JSONWriter.writeString(endpoint.path, into: &out)
+        out.append(0x0A)
+        if let version = endpoint.version {
+            // An array, so it cannot be mistaken for the body (an object) nor
+            // for a path (a string).
+            out.append(UInt8(ascii: "["))
+            JSONWriter.writeString(version, into: &out)
+            out.append(UInt8(ascii: "]"))
+            out.append(0x0A)
+        }
+    }
 
     private func isIgnored(_ member: CanonicalBody.Member, of body: CanonicalBody) -> Bool {
         if configuration.ignoredFields.isEmpty { return false }

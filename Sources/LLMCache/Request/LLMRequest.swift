@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 
 /// An LLM request as sent to a provider: the JSON body of an OpenAI-style chat
-/// completion, legacy completion or embeddings call (or any provider's request
-/// with a `model`), validated so it can be fingerprinted.
+/// completion, legacy completion or embeddings call, a Responses API call, an
+/// Anthropic Messages call (or any provider's request with a `model`),
+/// validated so it can be fingerprinted. Its ``endpoint`` says which.
 ///
 /// Validation checks the fields whose meaning the cache depends on, and that every
 /// number is finite; unknown fields are kept and fingerprinted as they are.
@@ -26,33 +27,37 @@ public struct LLMRequest: Hashable, Sendable {
     public let isStreaming: Bool
     /// The API the body is sent to. Part of the key: a body valid for two
     /// APIs (a `prompt` and an `input` side by side) gets each API's own
-    /// answer. Default ``Endpoint/chatCompletions``.
-    public var endpoint: Endpoint = .chatCompletions
+    /// answer. It also chose the schema the body was validated and encoded
+    /// with. Default ``Endpoint/chatCompletions``.
+    public let endpoint: Endpoint
     /// The canonical encoding of the body, which fingerprints are made of.
     let canonical: CanonicalBody
     private let storage: Storage
 
-    /// Parses and validates a request body.
+    /// Parses and validates a request body sent to `endpoint`.
     ///
     /// - Throws: ``CacheError`` with code ``CacheError/Code/invalidRequest`` and
     ///   ``CacheError/field`` naming the offending field.
-    public init<Bytes: Collection>(json bytes: Bytes) throws where Bytes.Element == UInt8 {
+    public init<Bytes: Collection>(json bytes: Bytes, endpoint: Endpoint = .chatCompletions) throws where Bytes.Element == UInt8 {
         // One pass writes the canonical encoding without a tree. When it cannot
         // vouch for the body, the tree-based path decides: it gives the same
         // encoding, or the error it has always given.
-        let encoded = bytes.withContiguousStorageIfAvailable(Self.encode) ?? Array(bytes).withUnsafeBufferPointer(Self.encode)
+        let root = endpoint.requestKind
+        let encoded = bytes.withContiguousStorageIfAvailable { Self.encode($0, root: root) }
+            ?? Array(bytes).withUnsafeBufferPointer { Self.encode($0, root: root) }
         if let encoded {
-            self.init(encoded.0, source: encoded.source)
+            self.init(encoded.0, source: encoded.source, endpoint: endpoint)
         } else {
-            try self.init(try JSONValue(parsing: bytes))
+            try self.init(try JSONValue(parsing: bytes), endpoint: endpoint)
         }
     }
 
-    private static func encode(_ buffer: UnsafeBufferPointer<UInt8>) -> (RequestCanonicalizer.Result, source: [UInt8])? {
-        RequestCanonicalizer.canonicalize(buffer).map { ($0, Array(buffer)) }
+    private static func encode(_ buffer: UnsafeBufferPointer<UInt8>, root: RequestSchema.Kind) -> (RequestCanonicalizer.Result, source: [UInt8])? {
+        RequestCanonicalizer.canonicalize(buffer, root: root).map { ($0, Array(buffer)) }
     }
 
-    private init(_ result: RequestCanonicalizer.Result, source: [UInt8]) {
+    private init(_ result: RequestCanonicalizer.Result, source: [UInt8], endpoint: Endpoint) {
+        self.endpoint = endpoint
         model = result.model
         temperatureText = result.temperature
         isStreaming = result.isStreaming
@@ -60,22 +65,27 @@ public struct LLMRequest: Hashable, Sendable {
         storage = Storage(source: source)
     }
 
-    /// Validates a parsed request body.
-    public init(_ body: JSONValue) throws {
-        try RequestValidator.validate(body)
+    /// Validates a parsed request body sent to `endpoint`.
+    public init(_ body: JSONValue, endpoint: Endpoint = .chatCompletions) throws {
+        let root = endpoint.requestKind
+        try RequestValidator.validate(body, as: root)
         // The schema requires both; this only unwraps them.
-        guard case .object(let members) = body, case .string(let model)? = members["model"] else {
+        guard case .object(let members) = body, case .string(let model)? = members["model"],
+              case .object(let keyed) = RequestSchema.keyed(body, as: root)
+        else {
             throw CacheError(.invalidRequest, "the request must be an object with a string model", field: "model")
         }
+        self.endpoint = endpoint
         self.model = model
         temperatureText = members["temperature"]?.numberValue?.text
         isStreaming = members["stream"] == .bool(true)
-        canonical = CanonicalBody(members: members)
+        canonical = CanonicalBody(members: keyed)
         storage = Storage(body: body)
     }
 
-    /// Encodes a value of your own request type with `JSONEncoder` and validates it.
-    public init<Request: Encodable>(encoding request: Request) throws {
+    /// Encodes a value of your own request type with `JSONEncoder` and
+    /// validates it as a body sent to `endpoint`.
+    public init<Request: Encodable>(encoding request: Request, endpoint: Endpoint = .chatCompletions) throws {
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .throw
         let data: Data
@@ -85,7 +95,7 @@ public struct LLMRequest: Hashable, Sendable {
             let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
             throw CacheError(.invalidRequest, "cannot encode \(value): \(context.debugDescription)", field: path.isEmpty ? "$" : path)
         }
-        try self.init(json: data)
+        try self.init(json: data, endpoint: endpoint)
     }
 
     /// Two requests are equal when their endpoints and canonical encodings
@@ -107,12 +117,25 @@ public struct LLMRequest: Hashable, Sendable {
         canonical.typeName(of: name)
     }
 
-    /// The chat messages, when this is a chat request.
+    /// The chat messages, when this is a chat or Anthropic Messages request.
     public var messages: [JSONValue]? { body["messages"]?.arrayValue }
 
-    /// The text of the last `user` message (text parts joined by newlines), or of
-    /// the `prompt` of a legacy completion: what a semantic lookup matches by meaning.
+    /// The text of the last user turn (text parts joined by newlines) — the
+    /// last `user` message, the last user item of a Responses API `input`
+    /// (or the whole `input` when it is a string), or the `prompt` of a
+    /// legacy completion: what a semantic lookup matches by meaning.
     public var lastUserText: String? {
+        if endpoint == .responses {
+            switch body["input"] {
+            case .string(let text)?: return text
+            case .array(let items)?:
+                for item in items.reversed() where Self.isUserMessage(item) {
+                    return Self.text(of: item["content"])
+                }
+                return nil
+            default: return nil
+            }
+        }
         if let messages {
             for message in messages.reversed() where message["role"]?.stringValue == "user" {
                 return Self.text(of: message["content"])
@@ -123,12 +146,26 @@ public struct LLMRequest: Hashable, Sendable {
         return nil
     }
 
+    /// The content part types that hold text a user wrote: `text` (chat,
+    /// Anthropic) and `input_text` (Responses API).
+    static func isTextPart(_ type: String?) -> Bool {
+        type == "text" || type == "input_text"
+    }
+
+    /// Whether a Responses API input item is a message from the user (an
+    /// `EasyInputMessage` has no `type`; a typed one says `message`).
+    static func isUserMessage(_ item: JSONValue) -> Bool {
+        guard item["role"]?.stringValue == "user" else { return false }
+        let type = item["type"]
+        return type == nil || type == .null || type?.stringValue == "message"
+    }
+
     static func text(of content: JSONValue?) -> String? {
         switch content {
         case .string(let s): return s
         case .array(let parts):
             let texts = parts.compactMap { part -> String? in
-                guard part["type"]?.stringValue == "text" else { return nil }
+                guard isTextPart(part["type"]?.stringValue) else { return nil }
                 return part["text"]?.stringValue
             }
             return texts.isEmpty ? nil : texts.joined(separator: "\n")

@@ -23,13 +23,14 @@ struct RequestCanonicalizer {
     /// The body is not one this pass can vouch for.
     struct Unsupported: Error {}
 
-    /// Encodes `input`, or returns `nil` when the tree-based path must decide.
-    static func canonicalize(_ input: UnsafeBufferPointer<UInt8>) -> Result? {
+    /// Encodes `input`, a body whose schema is `root`, or returns `nil` when
+    /// the tree-based path must decide.
+    static func canonicalize(_ input: UnsafeBufferPointer<UInt8>, root: RequestSchema.Kind = .request) -> Result? {
         guard let base = input.baseAddress, !input.isEmpty else { return nil }
         var canonicalizer = RequestCanonicalizer(input: base, count: input.count)
         defer { canonicalizer.deallocate() }
         do {
-            return try canonicalizer.run()
+            return try canonicalizer.run(root: root)
         } catch {
             return nil
         }
@@ -80,10 +81,10 @@ struct RequestCanonicalizer {
         scratch.deallocate()
     }
 
-    private mutating func run() throws(Unsupported) -> Result {
+    private mutating func run(root: Kind) throws(Unsupported) -> Result {
         skipWhitespace()
         guard index < end, input[index] == UInt8(ascii: "{") else { throw Unsupported() }
-        try object(.request, depth: 0)
+        try object(root, depth: 0)
         skipWhitespace()
         guard index == end, let model else { throw Unsupported() }
         let bytes = Array(UnsafeBufferPointer(start: out.base, count: out.count))
@@ -198,6 +199,9 @@ struct RequestCanonicalizer {
         var missingRequired = summary.requiredCount
         var sorted = true
         var hasNonASCIIName = false
+        // Fields left out of the encoding (``RequestSchema/KeyRole``); seen
+        // again, the object has a duplicate name the tree path refuses.
+        var omitted: [StaticString] = []
         skipWhitespace()
         if index < end, input[index] == UInt8(ascii: "}") {
             index += 1
@@ -205,7 +209,8 @@ struct RequestCanonicalizer {
             while true {
                 skipWhitespace()
                 guard index < end, input[index] == UInt8(ascii: "\"") else { throw Unsupported() }
-                if spans.count > base { out.append(UInt8(ascii: ",")) }
+                let separated = spans.count > base
+                if separated { out.append(UInt8(ascii: ",")) }
                 let start = out.count
                 let flags = try string()
                 // Names are ordered by their decoded bytes; an escape in the
@@ -218,6 +223,8 @@ struct RequestCanonicalizer {
                 out.append(UInt8(ascii: ":"))
                 skipWhitespace()
                 var memberKind = kind.memberValue
+                var role = RequestSchema.KeyRole.kept
+                var fieldName: StaticString?
                 if flags.nonASCII {
                     // Where names have meaning they must be ASCII, which
                     // compare as bytes exactly as they compare as Swift strings.
@@ -225,11 +232,24 @@ struct RequestCanonicalizer {
                     hasNonASCIIName = true
                 } else if summary.fieldCount > 0, let field = schema.field(of: kind, named: out.base + start + 1, count: nameEnd - start - 1) {
                     memberKind = field.kind
+                    role = field.key
+                    fieldName = field.name
                     if field.isRequired { missingRequired -= 1 }
                 }
                 let valueStart = index
+                let valueOut = out.count
                 try value(memberKind, depth: depth + 1)
-                if kind == .request { capture(name: start + 1..<nameEnd, valueStart: valueStart) }
+                if kind.isRoot { capture(name: start + 1..<nameEnd, valueStart: valueStart) }
+                if role != .kept, let fieldName, isOmitted(role, valueAt: valueOut) {
+                    guard !omitted.contains(where: { $0.utf8Start == fieldName.utf8Start }) else { throw Unsupported() }
+                    omitted.append(fieldName)
+                    out.count = separated ? start - 1 : start
+                    skipWhitespace()
+                    guard index < end else { throw Unsupported() }
+                    if input[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if input[index] == UInt8(ascii: "}") { index += 1; break }
+                    throw Unsupported()
+                }
                 let span = Span(start: start, nameEnd: nameEnd, end: out.count)
                 if sorted, spans.count > base {
                     switch compareNames(spans[spans.count - 1], span) {
@@ -249,11 +269,21 @@ struct RequestCanonicalizer {
         guard missingRequired == 0 else { throw Unsupported() }
         if !sorted { try sortMembers(from: base) }
         if hasNonASCIIName { try requireDistinctNames(from: base) }
-        if kind == .request {
+        if kind.isRoot {
             topMembers = spans[base...].map { CanonicalBody.Member(name: $0.name, bytes: $0.start..<$0.end, unusualName: nil) }
         }
         spans.removeLast(spans.count - base)
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// Whether a member whose role is not `.kept`, its value written from
+    /// `start` to the end of the output, is left out of the encoding.
+    private func isOmitted(_ role: RequestSchema.KeyRole, valueAt start: Int) -> Bool {
+        switch role {
+        case .kept: return false
+        case .omitted: return true
+        case .omittedWhenTrue: return out.count - start == 4 && out.base[start] == UInt8(ascii: "t")
+        }
     }
 
     /// Notes the top-level fields a lookup needs without a tree.

@@ -10,8 +10,20 @@
 /// members (``Kind/fields``). Members no kind names are kept and fingerprinted
 /// as they are; like every number in a request, their numbers must be finite.
 ///
+/// Each API's body has its own root kind (``Kind/root(of:)``): `request` for
+/// OpenAI's chat completions, completions and embeddings (one table: their
+/// fields do not conflict), `responsesRequest` for the Responses API and
+/// `messagesRequest` for Anthropic's Messages API. Inner kinds (messages,
+/// content parts, tools) are shared where the formats agree.
+///
+/// A field can also say that it never changes the answer (``Field/key``):
+/// both paths then leave it out of the canonical encoding, so it is in no
+/// key and no semantic scope — `cache_control` markers, `metadata`,
+/// `prompt_cache_key`.
+///
 /// To add a field, add one ``Field`` line to the `fields` list of the object it
-/// belongs to (`request` for a top-level field, `message`, `contentPart`), with
+/// belongs to (`requestFields` for a top-level chat field, `responsesFields`,
+/// `messagesFields`, `messageFields`, `contentPartFields`, ...), with
 /// an existing kind when one fits. A field of a new shape needs a new `Kind`
 /// case, answered in each property of `Kind` (the switches are exhaustive, so
 /// the compiler lists them) and, for an object with known members, a `fields`
@@ -37,17 +49,31 @@ enum RequestSchema {
         let name: StaticString
         let kind: Kind
         let presence: Presence
+        let key: KeyRole
 
-        init(_ name: StaticString, _ kind: Kind, _ presence: Presence = .optional) {
+        init(_ name: StaticString, _ kind: Kind, _ presence: Presence = .optional, key: KeyRole = .kept) {
             self.name = name
             self.kind = kind
             self.presence = presence
+            self.key = key
         }
 
         var isRequired: Bool {
             if case .optional = presence { return false }
             return true
         }
+    }
+
+    /// Whether a field is part of the canonical encoding, and so of keys.
+    enum KeyRole: Sendable, Equatable {
+        /// In the key, like every member the table does not name.
+        case kept
+        /// Never changes the answer: left out wherever it appears.
+        case omitted
+        /// Left out when its value is `true`, the API's default, so that
+        /// stating the default and leaving it out share a key; any other
+        /// value is kept.
+        case omittedWhenTrue
     }
 
     /// Whether an object may leave a field out.
@@ -72,8 +98,13 @@ enum RequestSchema {
     enum Kind: UInt8, CaseIterable, Sendable {
         /// Anything; only its numbers are checked, as everywhere.
         case any
-        /// The request body.
+        /// The body of an OpenAI chat completion, legacy completion or
+        /// embeddings request.
         case request
+        /// The body of a Responses API request (`POST /responses`).
+        case responsesRequest
+        /// The body of an Anthropic Messages API request (`POST /v1/messages`).
+        case messagesRequest
         case model
         case finiteNumber
         case integer
@@ -100,6 +131,20 @@ enum RequestSchema {
         case logitBias
         case logitBiasValue
         case responseFormat
+        /// A JSON object or null.
+        case optionalObject
+        /// A boolean or null.
+        case optionalBool
+        /// An array of strings, or null.
+        case strings
+        /// A Responses API `input`: a string, an array of ``inputItem``s, or null.
+        case responsesInput
+        /// One item of a Responses API `input`: a message (`role` and
+        /// `content`) or a typed item (`function_call_output`, ...).
+        case inputItem
+        /// An Anthropic `system` prompt: a string, an array of text
+        /// ``contentPart``s, or null.
+        case system
     }
 
     // MARK: - The fields
@@ -124,6 +169,67 @@ enum RequestSchema {
         Field("tools", .tools),
         Field("logit_bias", .logitBias),
         Field("response_format", .responseFormat),
+        // Provider prompt-cache hints and bookkeeping change billing or
+        // storage, never the answer. Their types are the provider's business.
+        Field("prompt_cache_key", .any, key: .omitted),
+        Field("prompt_cache_retention", .any, key: .omitted),
+        Field("safety_identifier", .any, key: .omitted),
+        Field("metadata", .any, key: .omitted),
+        Field("cache_control", .any, key: .omitted),
+    ]
+
+    /// The top-level fields of a Responses API request. `conversation` and
+    /// `background` are answered without the cache (the server decides); the
+    /// rest of what is not named here is in the key as it is.
+    static let responsesFields: [Field] = [
+        Field("model", .model, .required(missing: #"the request has no model; add "model": "<name>""#)),
+        Field("input", .responsesInput),
+        Field("instructions", .optionalString),
+        Field("previous_response_id", .optionalString),
+        Field("temperature", .finiteNumber),
+        Field("top_p", .finiteNumber),
+        Field("max_output_tokens", .integer),
+        Field("max_tool_calls", .integer),
+        Field("top_logprobs", .integer),
+        Field("tools", .tools),
+        Field("text", .optionalObject),
+        Field("reasoning", .optionalObject),
+        Field("include", .strings),
+        Field("parallel_tool_calls", .optionalBool),
+        Field("background", .optionalBool),
+        Field("stream", .optionalBool),
+        // `store: false` answers cannot be fetched or chained to by their id,
+        // so they are kept apart from the stored ones, the default.
+        Field("store", .optionalBool, key: .omittedWhenTrue),
+        Field("prompt_cache_key", .optionalString, key: .omitted),
+        Field("prompt_cache_retention", .any, key: .omitted),
+        Field("safety_identifier", .optionalString, key: .omitted),
+        Field("metadata", .optionalObject, key: .omitted),
+    ]
+
+    /// The fields of one item of a Responses API `input`.
+    static let inputItemFields: [Field] = [
+        Field("type", .optionalString),
+        Field("role", .optionalString),
+        Field("content", .content),
+    ]
+
+    /// The top-level fields of an Anthropic Messages API request.
+    static let messagesFields: [Field] = [
+        Field("model", .model, .required(missing: #"the request has no model; add "model": "<name>""#)),
+        Field("messages", .messages, .required(missing: #"messages is required: an array of {"role": ..., "content": ...} objects"#)),
+        Field("max_tokens", .integer, .required(missing: #"max_tokens is required by the Messages API; add "max_tokens": 1024 (the most tokens to generate)"#)),
+        Field("system", .system),
+        Field("stop_sequences", .stop),
+        Field("temperature", .finiteNumber),
+        Field("top_p", .finiteNumber),
+        Field("top_k", .finiteNumber),
+        Field("tools", .tools),
+        Field("tool_choice", .optionalObject),
+        Field("thinking", .optionalObject),
+        Field("stream", .optionalBool),
+        Field("metadata", .optionalObject, key: .omitted),
+        Field("cache_control", .any, key: .omitted),
     ]
 
     /// The fields of each chat message.
@@ -133,11 +239,20 @@ enum RequestSchema {
         Field("name", .optionalString),
         Field("tool_call_id", .optionalString),
         Field("tool_calls", .toolCalls),
+        Field("cache_control", .any, key: .omitted),
     ]
 
-    /// The fields of each part of a message's content.
+    /// The fields of each part of a message's content (and of each block of
+    /// an Anthropic system prompt). `cache_control` marks where a provider's
+    /// prompt cache ends: it changes billing, not the answer.
     static let contentPartFields: [Field] = [
         Field("type", .string, .defining),
+        Field("cache_control", .any, key: .omitted),
+    ]
+
+    /// The fields of each tool.
+    static let toolFields: [Field] = [
+        Field("cache_control", .any, key: .omitted),
     ]
 }
 
@@ -149,10 +264,15 @@ extension RequestSchema.Kind {
     var fields: [RequestSchema.Field] {
         switch self {
         case .request: return RequestSchema.requestFields
+        case .responsesRequest: return RequestSchema.responsesFields
+        case .messagesRequest: return RequestSchema.messagesFields
         case .message: return RequestSchema.messageFields
         case .contentPart: return RequestSchema.contentPartFields
+        case .tool: return RequestSchema.toolFields
+        case .inputItem: return RequestSchema.inputItemFields
         case .any, .model, .finiteNumber, .integer, .stop, .stopSequence, .messages, .string, .optionalString, .content,
-             .tools, .tool, .toolCalls, .toolCall, .logitBias, .logitBiasValue, .responseFormat:
+             .tools, .toolCalls, .toolCall, .logitBias, .logitBiasValue, .responseFormat, .optionalObject, .optionalBool,
+             .strings, .responsesInput, .system:
             return []
         }
     }
@@ -161,15 +281,16 @@ extension RequestSchema.Kind {
     var allowed: Types {
         switch self {
         case .any: return .all
-        case .request, .message, .contentPart, .tool, .toolCall: return .object
+        case .request, .responsesRequest, .messagesRequest, .message, .contentPart, .tool, .toolCall, .inputItem: return .object
         case .model, .stopSequence, .string: return .string
         case .finiteNumber, .integer: return [.null, .number]
-        case .stop, .content: return [.null, .string, .array]
+        case .stop, .content, .responsesInput, .system: return [.null, .string, .array]
         case .messages: return .array
         case .optionalString: return [.null, .string]
-        case .tools, .toolCalls: return [.null, .array]
-        case .logitBias, .responseFormat: return [.null, .object]
+        case .tools, .toolCalls, .strings: return [.null, .array]
+        case .logitBias, .responseFormat, .optionalObject: return [.null, .object]
         case .logitBiasValue: return .number
+        case .optionalBool: return [.null, .bool]
         }
     }
 
@@ -178,11 +299,14 @@ extension RequestSchema.Kind {
         switch self {
         case .stop: return .stopSequence
         case .messages: return .message
-        case .content: return .contentPart
+        case .content, .system: return .contentPart
         case .tools: return .tool
         case .toolCalls: return .toolCall
-        case .any, .request, .model, .finiteNumber, .integer, .stopSequence, .message, .string, .optionalString,
-             .contentPart, .tool, .toolCall, .logitBias, .logitBiasValue, .responseFormat:
+        case .strings: return .string
+        case .responsesInput: return .inputItem
+        case .any, .request, .responsesRequest, .messagesRequest, .model, .finiteNumber, .integer, .stopSequence, .message,
+             .string, .optionalString, .contentPart, .tool, .toolCall, .logitBias, .logitBiasValue, .responseFormat,
+             .optionalObject, .optionalBool, .inputItem:
             return .any
         }
     }
@@ -192,8 +316,9 @@ extension RequestSchema.Kind {
     var memberValue: Self {
         switch self {
         case .logitBias: return .logitBiasValue
-        case .any, .request, .model, .finiteNumber, .integer, .stop, .stopSequence, .messages, .message, .string,
-             .optionalString, .content, .contentPart, .tools, .tool, .toolCalls, .toolCall, .logitBiasValue, .responseFormat:
+        case .any, .request, .responsesRequest, .messagesRequest, .model, .finiteNumber, .integer, .stop, .stopSequence,
+             .messages, .message, .string, .optionalString, .content, .contentPart, .tools, .tool, .toolCalls, .toolCall,
+             .logitBiasValue, .responseFormat, .optionalObject, .optionalBool, .strings, .responsesInput, .inputItem, .system:
             return .any
         }
     }
@@ -203,11 +328,15 @@ extension RequestSchema.Kind {
         switch self {
         case .finiteNumber: return .finite
         case .integer: return .integer
-        case .any, .request, .model, .stop, .stopSequence, .messages, .message, .string, .optionalString, .content,
-             .contentPart, .tools, .tool, .toolCalls, .toolCall, .logitBias, .logitBiasValue, .responseFormat:
+        case .any, .request, .responsesRequest, .messagesRequest, .model, .stop, .stopSequence, .messages, .message,
+             .string, .optionalString, .content, .contentPart, .tools, .tool, .toolCalls, .toolCall, .logitBias,
+             .logitBiasValue, .responseFormat, .optionalObject, .optionalBool, .strings, .responsesInput, .inputItem, .system:
             return .any
         }
     }
+
+    /// Whether this kind is a whole request body.
+    var isRoot: Bool { self == .request || self == .responsesRequest || self == .messagesRequest }
 
     /// Whether a string of this kind must have at least one character.
     var isNonEmptyString: Bool { self == .model }
@@ -217,7 +346,7 @@ extension RequestSchema.Kind {
     var mustBe: String {
         switch self {
         case .any: return "a JSON value"
-        case .request: return "a JSON object"
+        case .request, .responsesRequest, .messagesRequest: return "a JSON object"
         case .model: return "a non-empty string"
         case .finiteNumber: return "a number"
         case .integer: return "an integer"
@@ -234,6 +363,12 @@ extension RequestSchema.Kind {
         case .logitBias: return "an object of token ids to numbers"
         case .logitBiasValue: return "numbers"
         case .responseFormat: return #"an object such as {"type": "json_object"}"#
+        case .optionalObject: return "an object"
+        case .optionalBool: return "a boolean"
+        case .strings: return "an array of strings"
+        case .responsesInput: return "a string or an array of input items"
+        case .inputItem: return "an object"
+        case .system: return "a string or an array of text blocks"
         }
     }
 
@@ -242,15 +377,16 @@ extension RequestSchema.Kind {
     /// or the body itself.
     var subject: String {
         switch self {
-        case .request: return "the request"
+        case .request, .responsesRequest, .messagesRequest: return "the request"
         case .stopSequence: return "stop sequences"
         case .message: return "each message"
         case .contentPart: return "each content part"
         case .tool: return "each tool"
         case .toolCall: return "each tool call"
         case .logitBiasValue: return "logit_bias values"
+        case .inputItem: return "each input item"
         case .any, .model, .finiteNumber, .integer, .stop, .messages, .string, .optionalString, .content, .tools,
-             .toolCalls, .logitBias, .responseFormat:
+             .toolCalls, .logitBias, .responseFormat, .optionalObject, .optionalBool, .strings, .responsesInput, .system:
             return "each value"
         }
     }

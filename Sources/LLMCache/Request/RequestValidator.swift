@@ -5,9 +5,9 @@ enum RequestValidator {
 
     /// - Throws: ``CacheError`` with code ``CacheError/Code/invalidRequest``
     ///   and ``CacheError/field`` naming the offending field (`$` for the body).
-    static func validate(_ body: JSONValue) throws {
+    static func validate(_ body: JSONValue, as root: Kind = .request) throws {
         do {
-            try check(body, as: .request, subject: Kind.request.subject)
+            try check(body, as: root, subject: root.subject)
         } catch {
             throw CacheError(.invalidRequest, error.message, field: error.field)
         }
@@ -129,14 +129,14 @@ enum RequestValidator {
     }
 
     /// One kind's fields, with their names as strings.
-    private struct NamedFields {
+    struct NamedFields {
         var required: [(name: String, field: RequestSchema.Field)] = []
         var byName: [String: RequestSchema.Field] = [:]
     }
 
     /// Each kind's fields, by the kind's raw value: made once from the table,
     /// so that checking a parsed object makes no strings.
-    private static let fieldsByKind: [NamedFields] = Kind.allCases.map { kind in
+    static let fieldsByKind: [NamedFields] = Kind.allCases.map { kind in
         var named = NamedFields()
         for field in kind.fields {
             let name = field.name.description

@@ -8,7 +8,9 @@ import Crypto
 /// else — model, sampling parameters, tools, response format, system prompt,
 /// earlier turns, namespace, endpoint — is identical: the hash of that is the *scope*.
 /// The matched text is the last user turn by default, or the last `turns` user
-/// turns joined by newlines. Non-text content parts (images, audio) stay in the
+/// turns joined by newlines: user messages of chat and Anthropic requests, user
+/// items (or a string `input`) of Responses API requests, a completion's
+/// `prompt`. Non-text content parts (images, audio) stay in the
 /// scope, so a question about another picture is never a candidate.
 public struct SemanticScope: Hashable, Sendable {
     /// The hash of everything but the matched text.
@@ -24,31 +26,35 @@ public struct SemanticScope: Hashable, Sendable {
     ///   - ignoredFields: top-level fields that never change the answer
     ///     (the fingerprint's `ignoredFields`).
     public init?(request: LLMRequest, namespace: String, turns: Int = 1, ignoredFields: Set<String> = Fingerprint.Configuration().ignoredFields) {
-        guard var members = request.body.objectValue, members["input"] == nil else { return nil }
+        guard request.endpoint != .embeddings,
+              // What the key leaves out (cache_control, metadata, ...) is out of the scope too.
+              case .object(var members) = RequestSchema.keyed(request.body, as: request.endpoint.requestKind)
+        else { return nil }
         for field in ignoredFields { members.removeValue(forKey: field) }
         var texts: [String] = []
-        if case .array(var messages)? = members["messages"] {
-            var remaining = max(1, turns)
-            for index in messages.indices.reversed() where remaining > 0 {
-                guard case .object(var message) = messages[index], message["role"]?.stringValue == "user" else { continue }
-                switch message["content"] {
-                case .string(let text)?:
+        var remaining = max(1, turns)
+        if request.endpoint == .responses {
+            switch members["input"] {
+            case .string(let input)?:
+                texts = [input]
+                members["input"] = .null
+            case .array(var items)?:
+                for index in items.indices.reversed() where remaining > 0 && LLMRequest.isUserMessage(items[index]) {
+                    guard let text = Self.takeText(from: &items[index]) else { continue }
                     texts.append(text)
-                    message["content"] = .null
-                case .array(var parts)?:
-                    var partTexts: [String] = []
-                    for (p, part) in parts.enumerated() {
-                        guard case .object(var fields) = part, fields["type"]?.stringValue == "text", let text = fields["text"]?.stringValue else { continue }
-                        partTexts.append(text)
-                        fields["text"] = .null
-                        parts[p] = .object(fields)
-                    }
-                    texts.append(partTexts.joined(separator: "\n"))
-                    message["content"] = .array(parts)
-                default:
-                    continue
+                    remaining -= 1
                 }
-                messages[index] = .object(message)
+                members["input"] = .array(items)
+            default:
+                return nil
+            }
+        } else if members["input"] != nil {
+            // An embeddings body sent elsewhere: nothing to match by meaning.
+            return nil
+        } else if case .array(var messages)? = members["messages"] {
+            for index in messages.indices.reversed() where remaining > 0 && messages[index]["role"]?.stringValue == "user" {
+                guard let text = Self.takeText(from: &messages[index]) else { continue }
+                texts.append(text)
                 remaining -= 1
             }
             members["messages"] = .array(messages)
@@ -64,15 +70,41 @@ public struct SemanticScope: Hashable, Sendable {
         JSONWriter.writeString(namespace, into: &bytes)
         bytes.append(0x0A)
         // As in the key: a body valid for two endpoints is two questions.
-        if request.endpoint != .chatCompletions {
-            JSONWriter.writeString(request.endpoint.path, into: &bytes)
-            bytes.append(0x0A)
-        }
+        Fingerprint.writeEndpoint(request.endpoint, into: &bytes)
         bytes.append(contentsOf: Array("turns:\(max(1, turns))\n".utf8))
         JSONWriter.write(.object(members), canonical: true, into: &bytes)
         var hasher = SHA256()
         hasher.update(data: bytes)
         self.key = CacheKey(digest: hasher.finalize())
         self.text = text
+    }
+
+    /// The text of a user message (its `content` string, or its text parts
+    /// joined by newlines), taken out of it: the message keeps everything
+    /// else, so images and other parts stay in the scope. `nil` when the
+    /// content is neither a string nor an array.
+    private static func takeText(from message: inout JSONValue) -> String? {
+        guard case .object(var fields) = message else { return nil }
+        switch fields["content"] {
+        case .string(let text)?:
+            fields["content"] = .null
+            message = .object(fields)
+            return text
+        case .array(var parts)?:
+            var texts: [String] = []
+            for (p, part) in parts.enumerated() {
+                guard case .object(var partFields) = part, LLMRequest.isTextPart(partFields["type"]?.stringValue),
+                      let text = partFields["text"]?.stringValue
+                else { continue }
+                texts.append(text)
+                partFields["text"] = .null
+                parts[p] = .object(partFields)
+            }
+            fields["content"] = .array(parts)
+            message = .object(fields)
+            return texts.joined(separator: "\n")
+        default:
+            return nil
+        }
     }
 }
