@@ -63,6 +63,15 @@ extension FakeUpstream {
             for payload in payloads + (done ? ["[DONE]"] : []) { body += "data: \(payload)\n\n" }
             return CannedResponse(contentType: "text/event-stream", body: Array(body.utf8))
         }
+
+        /// A `text/event-stream` answer of named events, as the Responses and
+        /// Messages APIs send: `event: <name>` then `data: <data>` for each,
+        /// and nothing after (those APIs have no `[DONE]`).
+        public static func events(named events: [(name: String, data: String)]) -> CannedResponse {
+            var body = ""
+            for event in events { body += "event: \(event.name)\ndata: \(event.data)\n\n" }
+            return CannedResponse(contentType: "text/event-stream", body: Array(body.utf8))
+        }
     }
 
     /// What ``enqueue(_:for:)`` and request recording keep between requests.
@@ -90,9 +99,16 @@ extension FakeUpstream {
         script.withLock { $0.queued[path, default: []].append(response) }
     }
 
+    /// The `x-request-id` of the request being answered, for routes that put
+    /// it in their bodies too (Anthropic's errors carry a `request_id`).
+    @TaskLocal static var requestID: String?
+
+    static let anthropicRequestIDHeader = HTTPField.Name("request-id")!
+
     /// Runs before every route: records the request when asked to, gives
     /// a queued answer in place of the route's, and gives every answer an
-    /// `x-request-id` (`req_fake_<n>`, counting from 1), as OpenAI does.
+    /// `x-request-id` (`req_fake_<n>`, counting from 1), as OpenAI does, and
+    /// on Anthropic's paths (`/v1/messages...`) the same as `request-id`.
     struct ScriptMiddleware<Context: RequestContext>: RouterMiddleware {
         let upstream: FakeUpstream
 
@@ -116,15 +132,18 @@ extension FakeUpstream {
                 return first
             }
             let requestID = "req_fake_\(upstream.requestIDs.add(1, ordering: .relaxed).newValue)"
+            let anthropic = path.hasPrefix("/v1/messages")
             guard let canned else {
-                var response = try await next(request, context)
+                var response = try await FakeUpstream.$requestID.withValue(requestID) { try await next(request, context) }
                 response.headers[FakeUpstream.requestIDHeader] = requestID
+                if anthropic { response.headers[FakeUpstream.anthropicRequestIDHeader] = requestID }
                 return response
             }
             if let name = canned.holdUntilReleased { await upstream.hold(name) }
             var headers = HTTPFields()
             headers[.contentType] = canned.contentType
             headers[FakeUpstream.requestIDHeader] = requestID
+            if anthropic { headers[FakeUpstream.anthropicRequestIDHeader] = requestID }
             for (name, value) in canned.headers.sorted(by: { $0.key < $1.key }) {
                 if let field = HTTPField.Name(name) { headers[field] = value }
             }

@@ -6,8 +6,8 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// A stand-in for an OpenAI-compatible API, for tests and benchmarks where
-/// no model can run: a real HTTP server speaking the real wire format.
+/// A stand-in for OpenAI's and Anthropic's APIs, for tests and benchmarks
+/// where no model can run: a real HTTP server speaking the real wire formats.
 ///
 /// - `POST /v1/chat/completions`: a deterministic answer echoing the last
 ///   user message — for a `temperature` above 0, with a sample number that
@@ -16,13 +16,39 @@ import Synchronization
 ///   words, tool-call pieces, finish, optional usage) and `[DONE]`.
 /// - `POST /v1/completions`, `POST /v1/embeddings` (deterministic vectors),
 ///   `GET /v1/models`.
+/// - `POST /v1/responses` (OpenAI's Responses API): a Response object echoing
+///   the last user input, led by `[instructions: ...]` when there are
+///   instructions and followed by `Turn N, after resp_...` when chained with
+///   `previous_response_id` (which must name a stored response of this
+///   upstream, else 400 `previous_response_not_found`); a `function_call` to
+///   the first function tool; a `reasoning` item when `reasoning` is set; a
+///   `queued` answer for `background: true`; with `"stream": true`, the real
+///   named events (`response.created` ... `response.completed`) numbered from 0.
+///   Responses are kept (the last 10,000, unless `store: false`) for
+///   `GET /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` and
+///   `DELETE /v1/responses/{id}`. See FakeUpstream+Responses.swift.
+/// - `POST /v1/messages` (Anthropic's Messages API): needs `anthropic-version`
+///   and `x-api-key` or `Authorization`, and `max_tokens`, as the real API
+///   does; a Message echoing the last user text, led by `[system: ...]` when
+///   there is a system prompt; a `tool_use` block for the first tool; a
+///   `thinking` block when `thinking` is enabled; `cache_control` prefixes
+///   counted as written, then read; with `"stream": true`, Anthropic's named
+///   events (`message_start` ... `message_stop`).
+///   `POST /v1/messages/count_tokens` counts the same prompt.
+///   See FakeUpstream+Anthropic.swift.
 /// - `GET /fake/stats`: the call counters as JSON.
 ///
 /// Request headers steer failures, so tests need no second server:
-/// `X-Fake-Status: 503` answers that status with an OpenAI error body;
+/// `X-Fake-Status: 503` answers that status with the API's error body
+/// (OpenAI's, or Anthropic's on `/v1/messages`: 529 is `overloaded_error`,
+/// 429 `rate_limit_error` with `retry-after`);
 /// `X-Fake-Fail-After: N` breaks the connection after writing N stream events
 /// (the last of them may not all reach the client, as on a real network);
-/// `X-Fake-No-Done: 1` ends a stream cleanly without `[DONE]`;
+/// `X-Fake-No-Done: 1` ends a stream cleanly without its terminal event
+/// (`[DONE]`, `response.completed` or `message_stop`);
+/// `X-Fake-Stream-Error: 1` ends a Responses stream with `response.failed`,
+/// or a Messages stream with an `error` event (`overloaded_error`), after
+/// three deltas;
 /// `X-Fake-Hold: name` pauses a stream after its first event until
 /// ``release(_:)`` is called with that name;
 /// `X-Fake-Chunk-Delay-Ms: N` waits N ms between this stream's events;
@@ -31,10 +57,12 @@ import Synchronization
 /// `X-Fake-Retry-After: N` adds `Retry-After: N` and a spent
 /// `x-ratelimit-remaining-requests` to an `X-Fake-Status` answer;
 /// `X-Fake-Reasoning: 1` answers with `reasoning_content` (as DeepSeek and
-/// vLLM do) before the content.
+/// vLLM do) before the content, with a `reasoning` item on `/v1/responses`
+/// and a `thinking` block on `/v1/messages`.
 /// A chat request with `"logprobs": true` gets `logprobs.content`, one entry
 /// per streamed piece (and `top_logprobs` entries when asked).
-/// Every answer carries an `x-request-id`.
+/// Every answer carries an `x-request-id`, and on `/v1/messages` a
+/// `request-id` too, as Anthropic sends.
 /// Tests can also queue exact answers and read back what was sent: see
 /// ``enqueue(_:for:)`` and ``recordsRequests`` (FakeUpstream+Scripting.swift).
 ///
@@ -46,7 +74,8 @@ public final class FakeUpstream: Service {
         public var chat = 0
         /// Streamed chat completion calls.
         public var chatStreams = 0
-        /// Streams sent to the end with `[DONE]`.
+        /// Streams sent to their terminal event: `[DONE]`, `response.completed`
+        /// (or `response.incomplete`), or `message_stop`.
         public var completedStreams = 0
         /// Legacy completion calls.
         public var completions = 0
@@ -54,9 +83,20 @@ public final class FakeUpstream: Service {
         public var embeddings = 0
         /// Model list calls.
         public var models = 0
+        /// `POST /v1/responses` calls, streamed or not.
+        public var responses = 0
+        /// Streamed `POST /v1/responses` calls.
+        public var responseStreams = 0
+        /// `POST /v1/messages` calls, streamed or not.
+        public var messages = 0
+        /// Streamed `POST /v1/messages` calls.
+        public var messageStreams = 0
+        /// `POST /v1/messages/count_tokens` calls.
+        public var countTokens = 0
 
-        /// Calls to the three generating routes.
-        public var total: Int { chat + completions + embeddings }
+        /// Calls to the five generating routes: chat, completions, embeddings,
+        /// responses and messages.
+        public var total: Int { chat + completions + embeddings + responses + messages }
     }
 
     let host: String
@@ -70,6 +110,8 @@ public final class FakeUpstream: Service {
     let requestIDs = Atomic<Int>(0)
     let holds = Mutex<(released: Set<String>, waiting: [String: [CheckedContinuation<Void, Never>]])>(([], [:]))
     let script = Mutex(Script())
+    let storedResponses = Mutex(ResponseStore())
+    let promptCache = Mutex(PromptCache())
 
     /// - Parameters:
     ///   - delay: time before each answer (the model "thinking"). Default none.
@@ -116,6 +158,8 @@ public final class FakeUpstream: Service {
         router.post("/v1/chat/completions") { request, _ in try await self.chat(request) }
         router.post("/v1/completions") { request, _ in try await self.completion(request) }
         router.post("/v1/embeddings") { request, _ in try await self.embeddings(request) }
+        addResponsesRoutes(to: router)
+        addAnthropicRoutes(to: router)
         router.get("/v1/models") { _, _ in
             self.counts.withLock { $0.models += 1 }
             return Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "llm-cache"]]])
@@ -155,6 +199,7 @@ public final class FakeUpstream: Service {
     static let stallAfterHeader = HTTPField.Name("X-Fake-Stall-After")!
     static let retryAfterHeader = HTTPField.Name("X-Fake-Retry-After")!
     static let reasoningHeader = HTTPField.Name("X-Fake-Reasoning")!
+    static let streamErrorHeader = HTTPField.Name("X-Fake-Stream-Error")!
     static let requestIDHeader = HTTPField.Name("x-request-id")!
 
     struct BrokenStream: Error {}
@@ -266,31 +311,46 @@ public final class FakeUpstream: Service {
         return streamResponse(events, request: request)
     }
 
+    /// A chat-style stream: one `data:` event per payload, then `data: [DONE]`.
     func streamResponse(_ events: [[String: Any]], request: Request) -> Response {
+        // `[DONE]` is no event in OpenAI's sense: X-Fake-Fail-After counts the chunks only.
+        streamResponse(frames: events.map { Self.frame(nil, $0) }, terminal: ByteBuffer(string: "data: [DONE]\n\n"), terminalIsEvent: false, request: request)
+    }
+
+    /// One server-sent event: an `event:` line when `name` is given, then `data:`.
+    static func frame(_ name: String?, _ payload: [String: Any]) -> ByteBuffer {
+        var buffer = ByteBuffer(string: name.map { "event: \($0)\n" } ?? "")
+        buffer.writeString("data: ")
+        buffer.writeBytes((try? JSONSerialization.data(withJSONObject: payload)) ?? Data())
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    /// Writes `frames`, then `terminal` (the event that ends a stream properly,
+    /// left out with `X-Fake-No-Done`), obeying the stream headers.
+    /// `terminalIsEvent`: whether `X-Fake-Fail-After` and `X-Fake-Stall-After`
+    /// count the terminal frame among the events.
+    func streamResponse(frames: [ByteBuffer], terminal: ByteBuffer?, terminalIsEvent: Bool, request: Request) -> Response {
         let failAfter = request.headers[Self.failAfterHeader].flatMap { Int($0) }
         let noDone = request.headers[Self.noDoneHeader] != nil
         let holdName = request.headers[Self.holdHeader]
         let stallAfter = request.headers[Self.stallAfterHeader].flatMap { Int($0) }
-        let payloads = events.map { (try? JSONSerialization.data(withJSONObject: $0)) ?? Data() }
         let chunkDelay = request.headers[Self.chunkDelayHeader].flatMap { Int($0) }.map { Duration.milliseconds($0) } ?? self.chunkDelay
+        let all = frames + (noDone ? [] : terminal.map { [$0] } ?? [])
+        let sendsTerminal = all.count > frames.count
+        let breakable = terminalIsEvent ? all.count : frames.count
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
-            for (index, payload) in payloads.enumerated() {
-                if let failAfter, index >= failAfter { throw BrokenStream() }
-                if let stallAfter, index >= stallAfter {
+            for (index, frame) in all.enumerated() {
+                if let failAfter, index >= failAfter, index < breakable { throw BrokenStream() }
+                if let stallAfter, index >= stallAfter, index < breakable {
                     // Silent until the client goes away (the sleep is cancelled).
                     try await Task.sleep(for: .seconds(86_400))
                 }
-                var buffer = ByteBuffer(string: "data: ")
-                buffer.writeBytes(payload)
-                buffer.writeString("\n\n")
-                try await writer.write(buffer)
+                try await writer.write(frame)
                 if index == 0, let holdName { await self.hold(holdName) }
-                if chunkDelay > .zero { try await Task.sleep(for: chunkDelay) }
+                if chunkDelay > .zero, index < frames.count { try await Task.sleep(for: chunkDelay) }
             }
-            if !noDone {
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-                self.counts.withLock { $0.completedStreams += 1 }
-            }
+            if sendsTerminal { self.counts.withLock { $0.completedStreams += 1 } }
             try await writer.finish(nil)
         })
     }

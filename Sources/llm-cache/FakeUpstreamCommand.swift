@@ -4,11 +4,11 @@ import LLMCacheFakeUpstream
 import Logging
 import ServiceLifecycle
 
-/// The stand-in OpenAI upstream for tests and benchmarks. Hidden from help.
+/// The stand-in OpenAI and Anthropic upstream for tests and benchmarks. Hidden from help.
 struct FakeUpstreamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-upstream",
-        abstract: "Serve a stand-in OpenAI-compatible API (deterministic answers, SSE streams, call counters at /fake/stats).",
+        abstract: "Serve a stand-in OpenAI-compatible and Anthropic Messages API (deterministic answers, SSE streams, call counters at /fake/stats).",
         shouldDisplay: false
     )
 
