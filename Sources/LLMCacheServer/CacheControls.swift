@@ -143,6 +143,13 @@ struct CacheControls: Sendable, Equatable {
 
     /// The core's per-call options for these controls in `namespace`, with
     /// the server's semantic settings deciding what `serverDefault` and `on` mean.
+    /// Neither look up nor store: the request is answered by the upstream
+    /// alone (`X-Cache: BYPASS`).
+    mutating func bypass() {
+        lookup = false
+        store = false
+    }
+
     func options(namespace: String, semantic settings: ProxyServer.Configuration.Semantic) -> LLMCache.Options {
         let control: LLMCache.SemanticControl
         switch semantic {

@@ -267,7 +267,7 @@ extension ConnectionGuard {
         }
 
         /// The paths whose bodies are held to ``ProxyServer/Configuration/maximumRequestBytes``.
-        private let limitedPaths = Set(ProxyMetrics.Route.allCases.map { "/v1" + $0.path })
+        private let limitedPaths = Set(ProxyMetrics.Route.allCases.map(\.proxyPath))
 
         /// The body limit a request is held to before it is read, when the
         /// server knows it for the route: the cached routes read at most

@@ -10,10 +10,19 @@ public struct PriceTable: Sendable {
         public var inputPerMillion: Double
         /// US dollars per million completion (output) tokens.
         public var outputPerMillion: Double
+        /// US dollars per million input tokens the provider read from its
+        /// prompt cache. `nil` (the default): ``inputPerMillion``.
+        public var cachedInputPerMillion: Double?
+        /// US dollars per million input tokens written to the provider's
+        /// prompt cache (Anthropic's cache writes). `nil` (the default):
+        /// ``inputPerMillion``.
+        public var cacheWriteInputPerMillion: Double?
 
-        public init(inputPerMillion: Double, outputPerMillion: Double) {
+        public init(inputPerMillion: Double, outputPerMillion: Double, cachedInputPerMillion: Double? = nil, cacheWriteInputPerMillion: Double? = nil) {
             self.inputPerMillion = inputPerMillion
             self.outputPerMillion = outputPerMillion
+            self.cachedInputPerMillion = cachedInputPerMillion
+            self.cacheWriteInputPerMillion = cacheWriteInputPerMillion
         }
     }
 
@@ -24,17 +33,31 @@ public struct PriceTable: Sendable {
         self.prices = prices
     }
 
-    /// OpenAI's list prices (USD, standard tier) for common models, as
-    /// published in 2025. Override them with your own contract's prices.
+    /// OpenAI's and Anthropic's list prices (USD, standard tier) for common
+    /// models, as published in 2025, with their cached-input prices
+    /// (Anthropic's cache writes at 1.25× input, the 5-minute cache).
+    /// Override them with your own contract's prices.
     public static let standard = PriceTable(prices: [
-        "gpt-4o": Price(inputPerMillion: 2.50, outputPerMillion: 10.00),
-        "gpt-4o-mini": Price(inputPerMillion: 0.15, outputPerMillion: 0.60),
-        "gpt-4.1": Price(inputPerMillion: 2.00, outputPerMillion: 8.00),
-        "gpt-4.1-mini": Price(inputPerMillion: 0.40, outputPerMillion: 1.60),
-        "gpt-4.1-nano": Price(inputPerMillion: 0.10, outputPerMillion: 0.40),
+        "gpt-5": Price(inputPerMillion: 1.25, outputPerMillion: 10.00, cachedInputPerMillion: 0.125),
+        "gpt-5-mini": Price(inputPerMillion: 0.25, outputPerMillion: 2.00, cachedInputPerMillion: 0.025),
+        "gpt-5-nano": Price(inputPerMillion: 0.05, outputPerMillion: 0.40, cachedInputPerMillion: 0.005),
+        "gpt-4o": Price(inputPerMillion: 2.50, outputPerMillion: 10.00, cachedInputPerMillion: 1.25),
+        "gpt-4o-mini": Price(inputPerMillion: 0.15, outputPerMillion: 0.60, cachedInputPerMillion: 0.075),
+        "gpt-4.1": Price(inputPerMillion: 2.00, outputPerMillion: 8.00, cachedInputPerMillion: 0.50),
+        "gpt-4.1-mini": Price(inputPerMillion: 0.40, outputPerMillion: 1.60, cachedInputPerMillion: 0.10),
+        "gpt-4.1-nano": Price(inputPerMillion: 0.10, outputPerMillion: 0.40, cachedInputPerMillion: 0.025),
         "gpt-4-turbo": Price(inputPerMillion: 10.00, outputPerMillion: 30.00),
         "gpt-3.5-turbo": Price(inputPerMillion: 0.50, outputPerMillion: 1.50),
-        "o3-mini": Price(inputPerMillion: 1.10, outputPerMillion: 4.40),
+        "o3": Price(inputPerMillion: 2.00, outputPerMillion: 8.00, cachedInputPerMillion: 0.50),
+        "o3-mini": Price(inputPerMillion: 1.10, outputPerMillion: 4.40, cachedInputPerMillion: 0.55),
+        "o4-mini": Price(inputPerMillion: 1.10, outputPerMillion: 4.40, cachedInputPerMillion: 0.275),
+        "claude-opus-4": Price(inputPerMillion: 15.00, outputPerMillion: 75.00, cachedInputPerMillion: 1.50, cacheWriteInputPerMillion: 18.75),
+        "claude-opus-4-5": Price(inputPerMillion: 5.00, outputPerMillion: 25.00, cachedInputPerMillion: 0.50, cacheWriteInputPerMillion: 6.25),
+        "claude-sonnet-4": Price(inputPerMillion: 3.00, outputPerMillion: 15.00, cachedInputPerMillion: 0.30, cacheWriteInputPerMillion: 3.75),
+        "claude-3-7-sonnet": Price(inputPerMillion: 3.00, outputPerMillion: 15.00, cachedInputPerMillion: 0.30, cacheWriteInputPerMillion: 3.75),
+        "claude-3-5-sonnet": Price(inputPerMillion: 3.00, outputPerMillion: 15.00, cachedInputPerMillion: 0.30, cacheWriteInputPerMillion: 3.75),
+        "claude-haiku-4-5": Price(inputPerMillion: 1.00, outputPerMillion: 5.00, cachedInputPerMillion: 0.10, cacheWriteInputPerMillion: 1.25),
+        "claude-3-5-haiku": Price(inputPerMillion: 0.80, outputPerMillion: 4.00, cachedInputPerMillion: 0.08, cacheWriteInputPerMillion: 1.00),
         "text-embedding-3-small": Price(inputPerMillion: 0.02, outputPerMillion: 0),
         "text-embedding-3-large": Price(inputPerMillion: 0.13, outputPerMillion: 0),
         "text-embedding-ada-002": Price(inputPerMillion: 0.10, outputPerMillion: 0),
@@ -52,7 +75,18 @@ public struct PriceTable: Sendable {
 
     /// The cost in US dollars of `prompt` and `completion` tokens of `model`.
     public func cost(model: String, prompt: Int, completion: Int) -> Double {
+        cost(model: model, prompt: prompt, cachedPrompt: 0, cacheWritePrompt: 0, completion: completion)
+    }
+
+    /// The cost in US dollars of a call of `model` whose `prompt` input
+    /// tokens include `cachedPrompt` read from and `cacheWritePrompt`
+    /// written to the provider's prompt cache, each at its own price.
+    public func cost(model: String, prompt: Int, cachedPrompt: Int, cacheWritePrompt: Int, completion: Int) -> Double {
         guard let price = price(of: model) else { return 0 }
-        return (Double(prompt) * price.inputPerMillion + Double(completion) * price.outputPerMillion) / 1_000_000
+        let plain = max(0, prompt - cachedPrompt - cacheWritePrompt)
+        let input = Double(plain) * price.inputPerMillion
+            + Double(cachedPrompt) * (price.cachedInputPerMillion ?? price.inputPerMillion)
+            + Double(cacheWritePrompt) * (price.cacheWriteInputPerMillion ?? price.inputPerMillion)
+        return (input + Double(completion) * price.outputPerMillion) / 1_000_000
     }
 }

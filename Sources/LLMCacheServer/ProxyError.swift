@@ -5,7 +5,8 @@ import LLMCacheOpenAI
 import NIOCore
 
 /// An error a proxy route answers with: a Hummingbird `HTTPResponseError`
-/// whose response is in OpenAI's error shape (or the upstream's own), and
+/// whose response is in the route's error shape, OpenAI's or Anthropic's
+/// (or the upstream's own), and
 /// the outcome the route's metrics record for it.
 protocol ProxyError: HTTPResponseError, Sendable {
     var outcome: ProxyMetrics.Outcome { get }
@@ -39,7 +40,7 @@ struct ProxyRequestError: ProxyError {
     var outcome: ProxyMetrics.Outcome { .rejected }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        OpenAIErrorBody.response(status, message: message, param: param)
+        OpenAIErrorBody.response(status, message: message, param: param, surface: .of(request))
     }
 }
 
@@ -76,7 +77,7 @@ struct UpstreamUnavailable: ProxyError, CustomStringConvertible {
     var outcome: ProxyMetrics.Outcome { .upstreamError }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        OpenAIErrorBody.response(status, message: message, type: "upstream_error", headers: HTTPFields([ProxyHandlers.missField]))
+        OpenAIErrorBody.response(status, message: message, type: "upstream_error", headers: HTTPFields([ProxyHandlers.missField]), surface: .of(request))
     }
 }
 
@@ -88,6 +89,6 @@ struct InternalProxyError: ProxyError {
     var outcome: ProxyMetrics.Outcome { .upstreamError }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        OpenAIErrorBody.response(status, message: "the proxy failed: \(underlying)", type: "server_error", headers: HTTPFields([ProxyHandlers.missField]))
+        OpenAIErrorBody.response(status, message: "the proxy failed: \(underlying)", type: "server_error", headers: HTTPFields([ProxyHandlers.missField]), surface: .of(request))
     }
 }

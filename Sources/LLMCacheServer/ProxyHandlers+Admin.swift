@@ -58,6 +58,7 @@ extension ProxyHandlers {
 
     func stats() async -> Response {
         let statistics = await cache.statistics()
+        let byRoute = metrics.savings.byRoute
         let saved = metrics.savings.totals
         var object: [String: JSONValue] = [
             "hits": Self.number(statistics.hits),
@@ -71,8 +72,18 @@ extension ProxyHandlers {
             "shared_computations": Self.number(statistics.sharedComputations),
             "time_saved_seconds": Self.number(statistics.timeSaved.seconds),
             "prompt_tokens_saved": Self.number(saved.prompt),
+            "cached_prompt_tokens_saved": Self.number(saved.cachedPrompt),
             "completion_tokens_saved": Self.number(saved.completion),
             "cost_saved_usd": Self.number(saved.cost),
+            "saved_by_route": .object(Dictionary(uniqueKeysWithValues: ProxyMetrics.Route.allCases.map { route in
+                let saved = byRoute[route.rawValue]
+                return (route.label, JSONValue.object([
+                    "prompt_tokens": Self.number(saved.prompt),
+                    "cached_prompt_tokens": Self.number(saved.cachedPrompt),
+                    "completion_tokens": Self.number(saved.completion),
+                    "cost_usd": Self.number(saved.cost),
+                ]))
+            })),
         ]
         if let store = statistics.store {
             object["store"] = .object([

@@ -3,29 +3,36 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LLMCache
+import LLMCacheAnthropic
 import LLMCacheOpenAI
 import NIOCore
 
 extension ProxyHandlers {
     /// A streamed request, through the core's one path by way of
-    /// ``CachedStream`` (the flow `CachedChatClient` uses too).
+    /// ``CachedStream`` (the flow `CachedChatClient` uses too), in the
+    /// route's stream format, which `Assembler` reads.
     ///
-    /// A hit, or a run another request started, is replayed as chunks. A
-    /// miss this request computes relays the upstream's events as they
-    /// arrive while the answer is assembled; it is stored only if the stream
-    /// ended with `[DONE]` and no error event, and the `[DONE]` itself is held
-    /// back until it is stored, so the client's next request is a hit.
-    func streamed(_ parsed: RequestMemo.Entry, call: UpstreamCall, options: LLMCache.Options) async throws -> Answer {
+    /// A hit, or a run another request started, is replayed as the route's
+    /// events. A miss this request computes relays the upstream's events as
+    /// they arrive while the answer is assembled; it is stored only if the
+    /// stream reached its final event (`[DONE]`, `response.completed`,
+    /// `message_stop`) with no error event, and the final event itself is
+    /// held back until it is stored, so the client's next request is a hit.
+    func streamed<Assembler: StreamAssembling>(_ parsed: RequestMemo.Entry, call: UpstreamCall, options: LLMCache.Options, as _: Assembler.Type) async throws -> Answer {
         let configuration = upstream.configuration
-        let asked = parsed.request.body["stream_options"]?["include_usage"] == .bool(true)
-        let asksForUsage = !asked && configuration.requestsStreamUsage
-        let limits = CachedStream<Relayed, StreamAssembler>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
-        let stream = CachedStream<Relayed, StreamAssembler>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
+        // Only chat and completion streams leave usage out unless asked
+        // (`stream_options.include_usage`); the other formats always carry it.
+        let hasUsageOption = call.route == .chat || call.route == .completions
+        let asksForUsage = hasUsageOption && configuration.requestsStreamUsage
+            && parsed.request.body["stream_options"]?["include_usage"] != .bool(true)
+        let limits = CachedStream<Relayed, Assembler>.Limits(total: configuration.requestTimeout, idle: configuration.idleTimeout)
+        let upstream = self.upstream(for: call.route)
+        let stream = CachedStream<Relayed, Assembler>(cache: cache, request: parsed.request, key: parsed.key, options: options, limits: limits, strippingUsage: asksForUsage) { [upstream, metrics] _ in
             let start = ContinuousClock.now
             let body = asksForUsage ? Self.askingForUsage(parsed.request.body) : call.body
             let response: HTTPClientResponse
             do {
-                response = try await upstream.execute(upstream.request(.POST, path: call.route.path, headers: call.headers, body: body))
+                response = try await upstream.execute(upstream.request(.POST, path: call.route.upstreamPath, headers: call.headers, body: body))
             } catch {
                 metrics.upstreamErrors.increment()
                 throw error
@@ -46,7 +53,7 @@ extension ProxyHandlers {
         }
         switch await stream.head() {
         case .answered(let response):
-            return served(response, request: parsed.request, streaming: true)
+            return served(response, request: parsed.request, route: call.route, streaming: true)
         case .failed(let error):
             throw error
         case .live(let relayed, let computation):

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LLMCache
+import LLMCacheAnthropic
 import LLMCacheOpenAI
 import NIOCore
 import NIOHTTP1
@@ -11,7 +12,11 @@ import Synchronization
 /// The route handlers. A value holding only shared, thread-safe parts.
 struct ProxyHandlers: Sendable {
     let server: ProxyServer
+    /// The OpenAI-compatible upstream.
     let upstream: Upstream
+    /// Anthropic's API: `/v1/messages` and every request that carries an
+    /// `anthropic-version` header.
+    let anthropic: Upstream
 
     var cache: LLMCache { server.cache }
     var metrics: ProxyMetrics { server.metrics }
@@ -33,10 +38,11 @@ struct ProxyHandlers: Sendable {
         // First, so that it sees the requests no route takes.
         router.add(middleware: UnknownRouteMiddleware())
         for route in ProxyMetrics.Route.allCases {
-            router.post(RouterPath("/v1" + route.path)) { request, _ in try await recorded(route) { try await cached(request, route: route) } }
+            router.post(RouterPath(route.proxyPath)) { request, _ in try await recorded(route) { try await cached(request, route: route) } }
         }
-        // Everything else under /v1 (models, files, batches, moderations...)
-        // goes to the upstream untouched and is not cached.
+        // Everything else under /v1 (models, files, batches, moderations,
+        // stored responses, count_tokens...) goes to its upstream untouched
+        // and is not cached.
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/v1/**", method: method) { request, _ in await passThrough(request) }
         }
@@ -135,37 +141,66 @@ struct ProxyHandlers: Sendable {
         } catch {
             throw ProxyRequestError("the request could not be read: \(error)", param: nil)
         }
-        // Embeddings requests have no semantic scope (SemanticScope refuses an
-        // `input`), so only chat and completions are ever matched by meaning.
+        if Self.isStateful(parsed.request, route: route) { controls.bypass() }
+        // Embeddings requests have no semantic scope (SemanticScope refuses
+        // them), so only the generating routes are ever matched by meaning.
         let options = controls.options(namespace: parsed.namespace, semantic: server.configuration.semantic)
         let call = UpstreamCall(route: route, headers: request.headers, body: parsed.forwardedBody ?? body)
         if route != .embeddings, parsed.request.isStreaming {
-            return try await streamed(parsed, call: call, options: options)
+            switch route {
+            case .chat, .completions, .embeddings:
+                return try await streamed(parsed, call: call, options: options, as: StreamAssembler.self)
+            case .responses:
+                return try await streamed(parsed, call: call, options: options, as: ResponsesStreamAssembler.self)
+            case .messages:
+                return try await streamed(parsed, call: call, options: options, as: MessagesStreamAssembler.self)
+            }
         }
         // The headers of the upstream's answer, when this request made the call.
         let relayed = Mutex<HTTPFields?>(nil)
-        let response = try await cache.response(for: parsed.request, key: parsed.key, options: options) { [upstream, metrics] _ in
+        let target = self.upstream(for: route)
+        let response = try await cache.response(for: parsed.request, key: parsed.key, options: options) { [metrics] computation in
             let upstreamStart = ContinuousClock.now
             let answer: UpstreamAnswer
             do {
-                answer = try await upstream.collect(upstream.request(.POST, path: call.route.path, headers: call.headers, body: call.body))
+                answer = try await target.collect(target.request(.POST, path: call.route.upstreamPath, headers: call.headers, body: call.body))
                 metrics.upstreamDuration.record(ContinuousClock.now - upstreamStart)
             } catch {
                 metrics.upstreamErrors.increment()
                 throw error
             }
             // Only an answer of the route's shape is stored; anything else (a
-            // gateway's HTML page, an error sent with 200) is relayed as it came.
-            guard Self.isAnswer(answer, of: call.route) else { throw UpstreamFailure(answer) }
+            // gateway's HTML page, an error sent with 200) is relayed as it
+            // came. A bypass stores nothing, so its answer is relayed whatever
+            // it is (a background response is only a handle to one).
+            guard computation.source == .bypass || Self.isAnswer(answer, of: call.route) else { throw UpstreamFailure(answer) }
             relayed.withLock { $0 = Upstream.relayedHeaders(answer.headers) }
             return Data(answer.body.readableBytesView)
         }
-        return served(response, request: parsed.request, streaming: false, upstreamHeaders: relayed.withLock { $0 })
+        return served(response, request: parsed.request, route: route, streaming: false, upstreamHeaders: relayed.withLock { $0 })
+    }
+
+    /// The upstream a route's misses go to.
+    func upstream(for route: ProxyMetrics.Route) -> Upstream {
+        route == .messages ? anthropic : upstream
+    }
+
+    /// Whether `request` changes or depends on state the upstream keeps,
+    /// so its answer is no answer to the same request later: a Responses API
+    /// request in a `conversation` (each call appends to it) or run in the
+    /// `background` (the answer is a handle to a run still going). Such
+    /// requests are passed through as `BYPASS`.
+    static func isStateful(_ request: LLMRequest, route: ProxyMetrics.Route) -> Bool {
+        guard route == .responses else { return false }
+        if let conversation = request.typeName(ofMember: "conversation"), conversation != "null" { return true }
+        return request.typeName(ofMember: "background") == "boolean" && request.body["background"] == .bool(true)
     }
 
     /// Whether `answer` is a response object of `route` that may be stored:
-    /// a JSON object with `choices` (chat, completions) or `data`
-    /// (embeddings) and no `error`.
+    /// a JSON object with no `error` and `choices` (chat, completions),
+    /// `data` (embeddings), a finished Responses API `response` (status
+    /// `completed` or `incomplete`, with its `output`), or an Anthropic
+    /// `message` with its `content`.
     static func isAnswer(_ answer: UpstreamAnswer, of route: ProxyMetrics.Route) -> Bool {
         if let type = answer.contentType?.lowercased(), !type.contains("json") { return false }
         guard case .object(let fields)? = try? JSONValue(parsing: answer.body.readableBytesView) else { return false }
@@ -173,6 +208,12 @@ struct ProxyHandlers: Sendable {
         switch route {
         case .chat, .completions: return fields["choices"]?.arrayValue != nil
         case .embeddings: return fields["data"]?.arrayValue != nil
+        case .responses:
+            guard fields["object"]?.stringValue == "response", fields["output"]?.arrayValue != nil else { return false }
+            let status = fields["status"]?.stringValue
+            return status == "completed" || status == "incomplete"
+        case .messages:
+            return fields["type"]?.stringValue == "message" && fields["content"]?.arrayValue != nil
         }
     }
 
@@ -188,9 +229,10 @@ struct ProxyHandlers: Sendable {
     func parsed(_ body: ByteBuffer, headers: HTTPFields, route: ProxyMetrics.Route) throws -> RequestMemo.Entry {
         let memo = server.requestMemo
         let credentials = RequestMemo.Credentials(headers)
-        let slot = memo.slot(body: body, credentials: credentials, route: route)
-        if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials, route: route) { return entry }
-        var request = try LLMRequest(json: body.readableBytesView)
+        let endpoint = route.endpoint(headers)
+        let slot = memo.slot(body: body, credentials: credentials, endpoint: endpoint)
+        if let slot, let entry = memo.entry(at: slot, body: body, credentials: credentials, endpoint: endpoint) { return entry }
+        var request = try LLMRequest(json: body.readableBytesView, endpoint: endpoint)
         var namespace = server.tenants.namespace(for: credentials)
         var cacheObject: JSONValue?
         var forwardedBody: ByteBuffer?
@@ -200,12 +242,11 @@ struct ProxyHandlers: Sendable {
             if let name = try probe.apply(body: object) { namespace += "/" + name }
             cacheObject = object
             let stripped = JSONValue.object(members)
-            request = try LLMRequest(stripped)
+            request = try LLMRequest(stripped, endpoint: endpoint)
             forwardedBody = ByteBuffer(bytes: stripped.jsonBytes)
         }
-        request.endpoint = route.endpoint
         let entry = RequestMemo.Entry(
-            body: Array(body.readableBytesView), credentials: credentials, route: route, request: request,
+            body: Array(body.readableBytesView), credentials: credentials, endpoint: endpoint, request: request,
             namespace: namespace, key: cache.key(for: request, namespace: namespace),
             cacheObject: cacheObject, forwardedBody: forwardedBody
         )
@@ -221,10 +262,10 @@ struct ProxyHandlers: Sendable {
     }
 
     /// Serves an answer the core returned: as it is for a plain request (no
-    /// re-encoding), or replayed as a stream of chunks for `"stream": true`.
-    /// `upstreamHeaders`: on a miss this request computed, the upstream's
-    /// response headers, relayed.
-    func served(_ response: LLMCache.Response, request: LLMRequest, streaming: Bool, upstreamHeaders: HTTPFields? = nil) -> Answer {
+    /// re-encoding), or replayed as the route's stream of events for
+    /// `"stream": true`. `upstreamHeaders`: on a miss this request computed,
+    /// the upstream's response headers, relayed.
+    func served(_ response: LLMCache.Response, request: LLMRequest, route: ProxyMetrics.Route, streaming: Bool, upstreamHeaders: HTTPFields? = nil) -> Answer {
         let outcome = ProxyMetrics.Outcome(response.source)
         var key = response.key
         var similarity: Float?
@@ -233,12 +274,15 @@ struct ProxyHandlers: Sendable {
             similarity = matchedSimilarity
         }
         let value = response.value
-        if outcome == .hit || outcome == .semanticHit, let tokens = UsageScanner.tokens(in: value) {
-            metrics.saved(prompt: tokens.prompt, completion: tokens.completion, cost: server.configuration.prices.cost(model: request.model, prompt: tokens.prompt, completion: tokens.completion))
+        if outcome == .hit || outcome == .semanticHit, let usage = UsageScanner.usage(in: value, route: route) {
+            let cost = server.configuration.prices.cost(
+                model: request.model, prompt: usage.prompt, cachedPrompt: usage.cachedPrompt,
+                cacheWritePrompt: usage.cacheWritePrompt, completion: usage.completion
+            )
+            metrics.saved(route, usage: usage, cost: cost)
         }
         var headers = cacheHeaders(outcome: outcome, key: key, age: response.age, similarity: similarity)
-        if streaming, let stored = try? JSONValue(parsing: value),
-           let events = server.configuration.replay.eventStream(of: stored, includeUsage: request.body["stream_options"]?["include_usage"] == .bool(true)) {
+        if streaming, let stored = try? JSONValue(parsing: value), let events = replayed(stored, request: request, route: route) {
             headers.append(HTTPField(name: .contentType, value: "text/event-stream"))
             headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
             return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events))), outcome: outcome)
@@ -248,6 +292,20 @@ struct ProxyHandlers: Sendable {
         }
         if upstreamHeaders?[.contentType] == nil { headers.append(Self.jsonContentType) }
         return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value))), outcome: outcome)
+    }
+
+    /// A stored answer as the events of the route's stream format, or `nil`
+    /// when it is not an answer of that format.
+    func replayed(_ stored: JSONValue, request: LLMRequest, route: ProxyMetrics.Route) -> [UInt8]? {
+        let replay = server.configuration.replay
+        switch route {
+        case .chat, .completions, .embeddings:
+            return replay.eventStream(of: stored, includeUsage: request.body["stream_options"]?["include_usage"] == .bool(true))
+        case .responses:
+            return ResponsesStreamReplay(pieceLength: replay.pieceLength).eventStream(of: stored)
+        case .messages:
+            return MessagesStreamReplay(pieceLength: replay.pieceLength).eventStream(of: stored)
+        }
     }
 
     func cacheHeaders(outcome: ProxyMetrics.Outcome, key: CacheKey, age: Duration, similarity: Float?) -> HTTPFields {
@@ -285,26 +343,39 @@ struct ProxyHandlers: Sendable {
             guard input == "string" || input == "array" else {
                 throw CacheError(.invalidRequest, "input must be a string or an array, got \(input)", field: "input")
             }
+        case .responses, .messages:
+            // Their schemas (RequestSchema.responsesFields, messagesFields)
+            // already say what each requires.
+            break
         }
     }
 
     // MARK: - Pass-through and operations
 
-    /// A route the proxy does not cache, sent to the upstream as it came
+    /// A route the proxy does not cache, sent to its upstream as it came
     /// (method, path below `/v1`, query, headers, body) and answered as the
-    /// upstream answered, streamed both ways.
+    /// upstream answered, streamed both ways. Anthropic's routes
+    /// (`/v1/messages/...`, and any request with an `anthropic-version`
+    /// header, as Anthropic's SDKs send on every call) go to the Anthropic
+    /// upstream with their `/v1`; the rest to the OpenAI-compatible one.
     func passThrough(_ request: Request) async -> Response {
         var path = request.uri.path
-        if path.hasPrefix("/v1") { path.removeFirst(3) }
+        let target: Upstream
+        if path.hasPrefix("/v1/messages/") || request.headers[ProxyMetrics.Route.anthropicVersion] != nil {
+            target = anthropic
+        } else {
+            target = upstream
+            if path.hasPrefix("/v1") { path.removeFirst(3) }
+        }
         if let query = request.uri.query, !query.isEmpty { path += "?" + query }
         let method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
-        var upstreamRequest = upstream.request(method, path: path, headers: request.headers, body: nil)
+        var upstreamRequest = target.request(method, path: path, headers: request.headers, body: nil)
         if method != .GET, method != .HEAD {
             let length = request.headers[.contentLength].flatMap { Int($0) }
             upstreamRequest.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
         }
         do {
-            let response = try await upstream.execute(upstreamRequest)
+            let response = try await target.execute(upstreamRequest)
             return Response(
                 status: HTTPResponse.Status(code: Int(response.status.code)),
                 headers: Upstream.relayedHeaders(response.headers),
@@ -312,9 +383,9 @@ struct ProxyHandlers: Sendable {
             )
         } catch let unavailable as UpstreamUnavailable {
             server.failures.record(unavailable.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: "passthrough", status: Int(unavailable.status.code), upstreamRequestID: nil, detail: unavailable.message)
-            return OpenAIErrorBody.response(unavailable.status, message: unavailable.message, type: "upstream_error")
+            return OpenAIErrorBody.response(unavailable.status, message: unavailable.message, type: "upstream_error", surface: .of(request))
         } catch {
-            return OpenAIErrorBody.response(.badGateway, message: "\(error)", type: "upstream_error")
+            return OpenAIErrorBody.response(.badGateway, message: "\(error)", type: "upstream_error", surface: .of(request))
         }
     }
 
@@ -340,15 +411,44 @@ extension ProxyMetrics.Outcome {
 }
 
 extension ProxyMetrics.Route {
+    static let anthropicVersion = HTTPField.Name("anthropic-version")!
+    static let anthropicBeta = HTTPField.Name("anthropic-beta")!
+
     /// The endpoint requests of this route are keyed under.
     var endpoint: LLMRequest.Endpoint {
         switch self {
         case .chat: return .chatCompletions
         case .completions: return .completions
         case .embeddings: return .embeddings
+        case .responses: return .responses
+        case .messages: return .anthropicMessages
         }
     }
 
-    /// The path, relative to the upstream base URL and to the proxy's `/v1`.
-    var path: String { endpoint.path }
+    /// The endpoint of one request: for Anthropic's Messages API, with the
+    /// API version its `anthropic-version` and `anthropic-beta` headers ask
+    /// for (betas sorted, so their order does not matter), which can change
+    /// the answer.
+    func endpoint(_ headers: HTTPFields) -> LLMRequest.Endpoint {
+        guard self == .messages else { return endpoint }
+        var version = headers[Self.anthropicVersion] ?? ""
+        let betas = headers[values: Self.anthropicBeta]
+            .flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .sorted()
+        if !betas.isEmpty { version += "; beta=" + betas.joined(separator: ",") }
+        return endpoint.version(version)
+    }
+
+    /// Where the proxy serves this route.
+    var proxyPath: String {
+        self == .messages ? "/v1/messages" : "/v1" + endpoint.path
+    }
+
+    /// The path misses are sent to, relative to the route's upstream root:
+    /// the OpenAI-compatible root includes its `/v1`, Anthropic's does not.
+    var upstreamPath: String {
+        self == .messages ? "/v1/messages" : endpoint.path
+    }
 }

@@ -6,13 +6,15 @@ import Synchronization
 /// so recording on the hit path takes no registry lookup. Thread-safe.
 struct ProxyMetrics: Sendable {
     enum Route: Int, CaseIterable, Sendable {
-        case chat, completions, embeddings
+        case chat, completions, embeddings, responses, messages
 
         var label: String {
             switch self {
             case .chat: return "chat_completions"
             case .completions: return "completions"
             case .embeddings: return "embeddings"
+            case .responses: return "responses"
+            case .messages: return "messages"
             }
         }
     }
@@ -39,21 +41,50 @@ struct ProxyMetrics: Sendable {
     private let durations: [DurationHistogram]
     let upstreamDuration: DurationHistogram
     let upstreamErrors: Counter
-    let promptTokensSaved: Counter
-    let completionTokensSaved: Counter
-    let costSaved: Counter
+    /// What hits saved, one set of counters per route (``Route/rawValue``).
+    private let saved: [SavedCounters]
     let streamsInterrupted: Counter
     /// The saved totals again, readable (Prometheus counters cannot be read back) for `/admin/stats`.
     let savings = Savings()
 
-    final class Savings: Sendable {
-        private let state = Mutex((prompt: 0, completion: 0, cost: 0.0))
+    private struct SavedCounters: Sendable {
+        var prompt: Counter
+        var cachedPrompt: Counter
+        var completion: Counter
+        var cost: Counter
+    }
 
-        func add(prompt: Int, completion: Int, cost: Double) {
-            state.withLock { $0 = ($0.prompt + prompt, $0.completion + completion, $0.cost + cost) }
+    /// What the hits of one route saved.
+    struct Saved: Sendable, Equatable {
+        var prompt = 0
+        var cachedPrompt = 0
+        var completion = 0
+        var cost = 0.0
+    }
+
+    final class Savings: Sendable {
+        private let state = Mutex([Saved](repeating: Saved(), count: Route.allCases.count))
+
+        func add(_ route: Route, usage: Usage, cost: Double) {
+            state.withLock {
+                $0[route.rawValue].prompt += usage.prompt
+                $0[route.rawValue].cachedPrompt += usage.cachedPrompt
+                $0[route.rawValue].completion += usage.completion
+                $0[route.rawValue].cost += cost
+            }
         }
 
-        var totals: (prompt: Int, completion: Int, cost: Double) { state.withLock { $0 } }
+        /// The savings of each route, by ``Route/rawValue``.
+        var byRoute: [Saved] { state.withLock { $0 } }
+
+        var totals: Saved {
+            byRoute.reduce(into: Saved()) { total, route in
+                total.prompt += route.prompt
+                total.cachedPrompt += route.cachedPrompt
+                total.completion += route.completion
+                total.cost += route.cost
+            }
+        }
     }
 
     static let latencyBuckets: [Duration] = [
@@ -82,9 +113,19 @@ struct ProxyMetrics: Sendable {
         self.durations = durations
         upstreamDuration = registry.makeDurationHistogram(descriptor: name("upstream_duration", "seconds", "Time the upstream took to answer a miss (to its last byte)."), labels: [], buckets: Self.latencyBuckets)
         upstreamErrors = registry.makeCounter(descriptor: name("upstream_errors", "total", "Upstream calls that failed: non-2xx answers, broken connections, time-outs, interrupted streams."))
-        promptTokensSaved = registry.makeCounter(descriptor: name("prompt_tokens_saved", "total", "Prompt tokens of the answers served from the cache."))
-        completionTokensSaved = registry.makeCounter(descriptor: name("completion_tokens_saved", "total", "Completion tokens of the answers served from the cache."))
-        costSaved = registry.makeCounter(descriptor: name("cost_saved", "usd_total", "Estimated US dollars the cache hits saved, from the configured price table."))
+        let promptName = name("prompt_tokens_saved", "total", "Prompt (input) tokens of the answers served from the cache, by route; provider-cached ones included.")
+        let cachedName = name("cached_prompt_tokens_saved", "total", "Of the prompt tokens saved, those the provider had served from its own prompt cache (cached_tokens, cache_read_input_tokens), by route.")
+        let completionName = name("completion_tokens_saved", "total", "Completion (output) tokens of the answers served from the cache, by route.")
+        let costName = name("cost_saved", "usd_total", "Estimated US dollars the cache hits saved, from the configured price table, by route.")
+        saved = Route.allCases.map { route in
+            let labels = [("route", route.label)]
+            return SavedCounters(
+                prompt: registry.makeCounter(descriptor: promptName, labels: labels),
+                cachedPrompt: registry.makeCounter(descriptor: cachedName, labels: labels),
+                completion: registry.makeCounter(descriptor: completionName, labels: labels),
+                cost: registry.makeCounter(descriptor: costName, labels: labels)
+            )
+        }
         streamsInterrupted = registry.makeCounter(descriptor: name("streams_interrupted", "total", "Streamed misses whose upstream stream did not complete; never cached."))
     }
 
@@ -98,10 +139,14 @@ struct ProxyMetrics: Sendable {
         route.rawValue * Outcome.allCases.count + outcome.rawValue
     }
 
-    func saved(prompt: Int, completion: Int, cost: Double) {
-        promptTokensSaved.increment(by: Int64(prompt))
-        completionTokensSaved.increment(by: Int64(completion))
-        if cost > 0 { costSaved.increment(by: cost) }
-        savings.add(prompt: prompt, completion: completion, cost: cost)
+    /// Records what one hit of `route` saved: the tokens of the stored
+    /// answer's usage and their cost.
+    func saved(_ route: Route, usage: Usage, cost: Double) {
+        let counters = saved[route.rawValue]
+        counters.prompt.increment(by: Int64(usage.prompt))
+        if usage.cachedPrompt > 0 { counters.cachedPrompt.increment(by: Int64(usage.cachedPrompt)) }
+        counters.completion.increment(by: Int64(usage.completion))
+        if cost > 0 { counters.cost.increment(by: cost) }
+        savings.add(route, usage: usage, cost: cost)
     }
 }

@@ -15,6 +15,13 @@ extension ProxyServer {
             /// `base_url`: requests to the proxy's `/v1/<route>` go to
             /// `<baseURL>/<route>`. Default `https://api.openai.com/v1`.
             public var baseURL: String
+            /// The root of Anthropic's API, where `POST /v1/messages` (and
+            /// every other request carrying an `anthropic-version` header, and
+            /// every `/v1/messages/...` route) goes: the proxy's `/v1/messages`
+            /// goes to `<anthropicBaseURL>/v1/messages`, as an Anthropic SDK's
+            /// `base_url` works (a trailing `/v1` is tolerated). Timeouts and
+            /// limits are those of this struct. Default `https://api.anthropic.com`.
+            public var anthropicBaseURL: String
             /// Establishing a connection to the upstream. Default 10 seconds. A
             /// refused connection or an unknown host fails at once; this bounds
             /// only a host that does not answer.
@@ -40,6 +47,7 @@ extension ProxyServer {
 
             public init(
                 baseURL: String = "https://api.openai.com/v1",
+                anthropicBaseURL: String = "https://api.anthropic.com",
                 connectTimeout: Duration = .seconds(10),
                 requestTimeout: Duration = .seconds(600),
                 idleTimeout: Duration? = .seconds(120),
@@ -48,6 +56,7 @@ extension ProxyServer {
                 requestsStreamUsage: Bool = true
             ) {
                 self.baseURL = baseURL
+                self.anthropicBaseURL = anthropicBaseURL
                 self.connectTimeout = connectTimeout
                 self.requestTimeout = requestTimeout
                 self.idleTimeout = idleTimeout

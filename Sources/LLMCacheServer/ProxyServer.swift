@@ -9,10 +9,12 @@ import ServiceLifecycle
 /// The OpenAI-compatible caching proxy: point any OpenAI client's `base_url`
 /// at it and repeated requests are answered from the cache.
 ///
-/// Routes: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`
-/// (cached), every other `/v1/...` route (passed through to the upstream
-/// untouched), `GET /healthz`, `GET /metrics` (Prometheus text) and the admin
-/// API under `/admin/` (see docs/PROXY.md).
+/// Routes: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+/// `/v1/responses` (OpenAI's Responses API) and `/v1/messages` (Anthropic's
+/// Messages API, sent to the Anthropic upstream) — cached; every other
+/// `/v1/...` route (passed through to its upstream untouched), `GET /healthz`,
+/// `GET /metrics` (Prometheus text) and the admin API under `/admin/` (see
+/// docs/PROXY.md).
 ///
 /// A ServiceLifecycle `Service`: run it in a `ServiceGroup`, or call
 /// ``run()`` directly and cancel the task to stop. Thread-safe.
@@ -95,7 +97,11 @@ public final class ProxyServer: Service {
             }
         }
         let client = Upstream.makeClient(configuration.upstream)
-        let handlers = ProxyHandlers(server: self, upstream: Upstream(client: client, configuration: configuration.upstream, logger: logger))
+        let handlers = ProxyHandlers(
+            server: self,
+            upstream: Upstream(client: client, configuration: configuration.upstream, logger: logger),
+            anthropic: Upstream.anthropic(client: client, configuration: configuration.upstream, logger: logger)
+        )
         let router = Router()
         handlers.register(on: router)
         let onListening = self.onListening

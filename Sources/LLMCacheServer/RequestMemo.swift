@@ -5,15 +5,16 @@ import NIOCore
 import Synchronization
 
 /// Recently seen request bodies with what the proxy derived from them: the
-/// validated ``LLMRequest``, the tenant namespace and the cache key, per route.
+/// validated ``LLMRequest``, the tenant namespace and the cache key, per
+/// endpoint (a route, with the API version the request's headers ask for).
 ///
 /// A hit is by definition a repeat, and repeats usually come byte for byte
 /// from the same client code; for them the proxy skips parsing and
 /// canonicalising the body and the two SHA-256 passes (credentials and key),
 /// the largest part of the route handler's work (docs/PROXY.md, "Where a
 /// hit's time goes"). All three are pure
-/// functions of the body bytes and the credential headers, so an entry that
-/// matches both exactly is always right: nothing ever has to be invalidated.
+/// functions of the body bytes, the credential headers and the endpoint, so
+/// an entry that matches all three exactly is always right: nothing ever has to be invalidated.
 /// Only bodies that parsed are kept; route checks and `Cache-Control`-style
 /// headers are still read on every request.
 ///
@@ -26,7 +27,7 @@ final class RequestMemo: Sendable {
     struct Entry: Sendable {
         var body: [UInt8]
         var credentials: Credentials
-        var route: ProxyMetrics.Route
+        var endpoint: LLMRequest.Endpoint
         var request: LLMRequest
         var namespace: String
         var key: CacheKey
@@ -51,19 +52,19 @@ final class RequestMemo: Sendable {
         slots = Mutex(Array(repeating: nil, count: max(1, capacity)))
     }
 
-    /// The slot `body`, `credentials` and `route` map to, or `nil` for a body too large to keep.
-    func slot(body: ByteBuffer, credentials: Credentials, route: ProxyMetrics.Route) -> Int? {
+    /// The slot `body`, `credentials` and `endpoint` map to, or `nil` for a body too large to keep.
+    func slot(body: ByteBuffer, credentials: Credentials, endpoint: LLMRequest.Endpoint) -> Int? {
         guard body.readableBytes <= maximumBodyBytes else { return nil }
         var hasher = Hasher()
         body.withUnsafeReadableBytes { hasher.combine(bytes: $0) }
         hasher.combine(credentials)
-        hasher.combine(route)
+        hasher.combine(endpoint)
         return Int(UInt(bitPattern: hasher.finalize()) % UInt(capacity))
     }
 
-    /// The entry for exactly these bytes, credentials and route, if it is in `slot`.
-    func entry(at slot: Int, body: ByteBuffer, credentials: Credentials, route: ProxyMetrics.Route) -> Entry? {
-        guard let entry = slots.withLock({ $0[slot] }), entry.route == route, entry.credentials == credentials else { return nil }
+    /// The entry for exactly these bytes, credentials and endpoint, if it is in `slot`.
+    func entry(at slot: Int, body: ByteBuffer, credentials: Credentials, endpoint: LLMRequest.Endpoint) -> Entry? {
+        guard let entry = slots.withLock({ $0[slot] }), entry.endpoint == endpoint, entry.credentials == credentials else { return nil }
         let same = body.withUnsafeReadableBytes { bytes in
             entry.body.withUnsafeBytes { kept in bytes.count == kept.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, kept.baseAddress!, bytes.count) == 0) }
         }

@@ -7,7 +7,7 @@ import Hummingbird
 /// 405 that says to use POST.
 struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
     static var routes: String {
-        "POST /v1/chat/completions, /v1/completions and /v1/embeddings (cached); any other /v1/... route (passed through to the upstream); GET /healthz, /metrics and /admin/... (see docs/PROXY.md)"
+        "POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses and /v1/messages (cached); any other /v1/... route (passed through to the upstream); GET /healthz, /metrics and /admin/... (see docs/PROXY.md)"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -15,15 +15,15 @@ struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && context.endpointPath == "NotFound" {
             let path = request.uri.path
-            if ProxyMetrics.Route.allCases.contains(where: { "/v1" + $0.path == path }) {
+            if ProxyMetrics.Route.allCases.contains(where: { $0.proxyPath == path }) {
                 var headers = HTTPFields()
                 headers[.allow] = "POST"
                 return OpenAIErrorBody.response(
-                    .methodNotAllowed, message: "\(request.method) \(path) is not served: use POST", headers: headers
+                    .methodNotAllowed, message: "\(request.method) \(path) is not served: use POST", headers: headers, surface: .of(request)
                 )
             }
             return OpenAIErrorBody.response(
-                .notFound, message: "no route \(request.method) \(path) on this proxy; it serves \(Self.routes). Point your client's base URL at http://<proxy>/v1", type: "invalid_request_error"
+                .notFound, message: "no route \(request.method) \(path) on this proxy; it serves \(Self.routes). Point your client's base URL at http://<proxy>/v1 (Anthropic clients: http://<proxy>)", type: "invalid_request_error", surface: .of(request)
             )
         }
     }

@@ -5,21 +5,34 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Forwards requests to the upstream API over async-http-client, passing the
-/// caller's credentials and OpenAI headers through. Thread-safe.
+/// Forwards requests to an upstream API over async-http-client, passing the
+/// caller's credentials and the provider's headers through: one value for
+/// the OpenAI-compatible upstream, one for Anthropic's, sharing a client.
+/// Thread-safe.
 struct Upstream: Sendable {
     let client: HTTPClient
     let configuration: ProxyServer.Configuration.Upstream
     let logger: Logger
     let baseURL: String
 
-    init(client: HTTPClient, configuration: ProxyServer.Configuration.Upstream, logger: Logger) {
+    /// - Parameter baseURL: the root paths are appended to; default the
+    ///   configuration's OpenAI-compatible ``ProxyServer/Configuration/Upstream/baseURL``.
+    init(client: HTTPClient, configuration: ProxyServer.Configuration.Upstream, baseURL: String? = nil, logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
-        var base = configuration.baseURL
+        var base = baseURL ?? configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
+    }
+
+    /// The Anthropic upstream of `configuration`: its root without a
+    /// trailing `/v1`, since Anthropic's routes (and the proxy's) carry it.
+    static func anthropic(client: HTTPClient, configuration: ProxyServer.Configuration.Upstream, logger: Logger) -> Upstream {
+        var base = configuration.anthropicBaseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return Upstream(client: client, configuration: configuration, baseURL: base, logger: logger)
     }
 
     static func makeClient(_ configuration: ProxyServer.Configuration.Upstream) -> HTTPClient {
@@ -150,5 +163,6 @@ struct UpstreamAnswer: Sendable {
     var body: ByteBuffer
 
     var contentType: String? { headers.first(name: "content-type") }
-    var requestID: String? { headers.first(name: "x-request-id") }
+    /// OpenAI's `x-request-id` or Anthropic's `request-id`.
+    var requestID: String? { headers.first(name: "x-request-id") ?? headers.first(name: "request-id") }
 }

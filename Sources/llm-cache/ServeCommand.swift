@@ -11,12 +11,14 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the OpenAI-compatible caching proxy.",
+        abstract: "Run the caching proxy for OpenAI and Anthropic clients.",
         discussion: """
-            Point any OpenAI client's base URL at http://HOST:PORT/v1. Repeated requests are \
-            answered from the cache (X-Cache: HIT); misses go to the upstream with the caller's \
-            own Authorization header. Each API key gets its own namespace unless \
-            --shared-namespace is given.
+            Point any OpenAI client's base URL at http://HOST:PORT/v1, and any Anthropic client's \
+            at http://HOST:PORT. Chat completions, completions, embeddings, the Responses API \
+            and Anthropic's Messages API are cached: repeated requests are answered from the \
+            cache (X-Cache: HIT); misses go to the upstream (--upstream, or \
+            --anthropic-upstream for /v1/messages) with the caller's own credentials. Each API \
+            key gets its own namespace unless --shared-namespace is given.
 
             The embedded default needs no other service: a SQLite file, and semantic matching \
             with the native all-MiniLM-L6-v2 model (installed by make run). With --redis, \
@@ -43,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The upstream API root including /v1, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1. Env LLMCACHE_UPSTREAM. Default https://api.openai.com/v1.")
     var upstream: String?
+
+    @Option(help: "Anthropic's API root, without /v1: POST /v1/messages, /v1/messages/... and every request with an anthropic-version header go to <URL>/v1/.... Env LLMCACHE_ANTHROPIC_UPSTREAM. Default https://api.anthropic.com.")
+    var anthropicUpstream: String?
 
     @Option(help: "Where entries live: memory or sqlite:PATH. Env LLMCACHE_STORE. Default sqlite:./llm-cache.sqlite; not used with --redis.")
     var store: String?
@@ -200,7 +205,7 @@ struct ServeCommand: AsyncParsableCommand {
         return """
 
             llm-cache proxy ready
-              listening  http://\(address):\(port)/v1   (point an OpenAI client's base_url here)
+              listening  http://\(address):\(port)/v1   (point an OpenAI client's base_url here; an Anthropic client's at http://\(address):\(port))
               upstream   \(upstream)
               store      \(store)
               semantic   \(model)
@@ -227,7 +232,7 @@ struct ServeSettings {
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [
-        "host", "port", "upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
+        "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
         "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "log_level", "prices",
         "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
@@ -262,6 +267,12 @@ struct ServeSettings {
                 throw ValidationError("the upstream must be an http(s) URL including /v1, e.g. https://api.openai.com/v1; got '\(upstream)'")
             }
             configuration.upstream.baseURL = upstream
+        }
+        if let anthropic = try text(command.anthropicUpstream, "LLMCACHE_ANTHROPIC_UPSTREAM", "anthropic_upstream") {
+            guard let url = URL(string: anthropic), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("the Anthropic upstream must be an http(s) URL, e.g. https://api.anthropic.com; got '\(anthropic)'")
+            }
+            configuration.upstream.anthropicBaseURL = anthropic
         }
         let location = try text(command.store, "LLMCACHE_STORE", "store")
         if let location { store = try StoreLocation(parsing: location) }
@@ -403,7 +414,8 @@ struct ServeSettings {
         return fields
     }
 
-    /// Prices from `{"model": {"input_per_million": x, "output_per_million": y}}`,
+    /// Prices from `{"model": {"input_per_million": x, "output_per_million": y}}`
+    /// (optionally `cached_input_per_million` and `cache_write_input_per_million`),
     /// added to (and overriding) the standard table.
     static func prices(_ value: JSONValue) throws -> PriceTable {
         guard case .object(let models) = value else { throw ValidationError("prices must be an object of model names to prices") }
@@ -412,7 +424,17 @@ struct ServeSettings {
             guard let input = price["input_per_million"]?.numberValue?.doubleValue, let output = price["output_per_million"]?.numberValue?.doubleValue, input >= 0, output >= 0 else {
                 throw ValidationError("prices.\(model) must be {\"input_per_million\": dollars, \"output_per_million\": dollars}")
             }
-            table.prices[model] = PriceTable.Price(inputPerMillion: input, outputPerMillion: output)
+            func optional(_ name: String) throws -> Double? {
+                guard let value = price[name], value != .null else { return nil }
+                guard let number = value.numberValue?.doubleValue, number >= 0 else {
+                    throw ValidationError("prices.\(model).\(name) must be a number of dollars, 0 or more")
+                }
+                return number
+            }
+            table.prices[model] = PriceTable.Price(
+                inputPerMillion: input, outputPerMillion: output,
+                cachedInputPerMillion: try optional("cached_input_per_million"), cacheWriteInputPerMillion: try optional("cache_write_input_per_million")
+            )
         }
         return table
     }

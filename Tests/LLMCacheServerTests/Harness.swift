@@ -49,7 +49,7 @@ struct Harness {
             group.addTask { try await upstream.run() }
             var upstreamIterator = upstreamPorts.makeAsyncIterator()
             let port = await upstreamIterator.next()!
-            var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: "http://127.0.0.1:\(port)/v1"))
+            var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: "http://127.0.0.1:\(port)/v1", anthropicBaseURL: "http://127.0.0.1:\(port)"))
             configuration.admin.token = adminToken
             configure(&configuration)
             let (proxyPorts, proxyPort) = AsyncStream<Int>.makeStream()

@@ -246,10 +246,12 @@ struct ProxyControlTests {
             #expect(text.contains("llm_cache_misses_total 1"))
             #expect(text.contains(#"llm_cache_proxy_request_duration_seconds_count{route="chat_completions",cache="hit"} 1"#))
             #expect(text.contains("llm_cache_proxy_upstream_duration_seconds_count 1"))
-            let prompt = text.split(separator: "\n").first { $0.hasPrefix("llm_cache_proxy_prompt_tokens_saved_total ") }
+            // Savings are counted per route.
+            let prompt = text.split(separator: "\n").first { $0.hasPrefix(#"llm_cache_proxy_prompt_tokens_saved_total{route="chat_completions"} "#) }
             #expect(prompt.flatMap { Int($0.split(separator: " ").last!) }.map { $0 > 0 } == true)
-            let cost = text.split(separator: "\n").first { $0.hasPrefix("llm_cache_proxy_cost_saved_usd_total ") }
+            let cost = text.split(separator: "\n").first { $0.hasPrefix(#"llm_cache_proxy_cost_saved_usd_total{route="chat_completions"} "#) }
             #expect(cost.flatMap { Double($0.split(separator: " ").last!) }.map { $0 > 0 } == true)
+            #expect(text.contains(#"llm_cache_proxy_prompt_tokens_saved_total{route="messages"} 0"#))
         }
     }
 }

@@ -46,6 +46,34 @@ struct ProxySemanticTests {
         }
     }
 
+    @Test("a paraphrase is a SEMANTIC-HIT on the Responses API and on Anthropic Messages, within the same instructions or system prompt")
+    func paraphraseHitsOnEverySurface() async throws {
+        try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in
+            let responses = { (text: String, instructions: String) in
+                #"{"model":"gpt-5-mini","instructions":"\#(instructions)","input":[{"role":"user","content":[{"type":"input_text","text":"\#(text)"}]}]}"#
+            }
+            let first = try await h.send("/v1/responses", body: responses("What is the capital city of France?", "Be brief."))
+            #expect(first.cache == "MISS")
+            let second = try await h.send("/v1/responses", body: responses("what's the capital of France?", "Be brief."))
+            #expect(second.cache == "SEMANTIC-HIT")
+            #expect(second.body == first.body)
+            #expect(try await h.send("/v1/responses", body: responses("what's the capital of France?", "Answer in French.")).cache == "MISS")
+
+            let anthropic = [("x-api-key", "sk-ant-one"), ("anthropic-version", "2023-06-01")]
+            let messages = { (text: String, system: String) in
+                #"{"model":"claude-sonnet-4-5","max_tokens":256,"system":"\#(system)","messages":[{"role":"user","content":"\#(text)"}]}"#
+            }
+            let miss = try await h.send("/v1/messages", body: messages("What is the capital city of France?", "Be brief."), key: nil, headers: anthropic)
+            #expect(miss.cache == "MISS")
+            let hit = try await h.send("/v1/messages", body: messages("what's the capital of France?", "Be brief."), key: nil, headers: anthropic)
+            #expect(hit.cache == "SEMANTIC-HIT")
+            #expect(hit.body == miss.body)
+            #expect(try await h.send("/v1/messages", body: messages("what's the capital of France?", "Answer in French."), key: nil, headers: anthropic).cache == "MISS")
+            // The Responses answer is never served to an Anthropic client, or the reverse.
+            #expect(h.upstream.snapshot.responses == 2 && h.upstream.snapshot.messages == 2)
+        }
+    }
+
     @Test("a look-alike that differs in a number is not served")
     func verifierRejectsDifferentNumber() async throws {
         try await Harness.run(configure: Self.semanticOn, semantic: try Self.tier()) { h in

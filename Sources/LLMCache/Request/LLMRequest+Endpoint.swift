@@ -24,6 +24,11 @@ extension LLMRequest {
             self.version = version
         }
 
+        /// Whether this is `other`'s API, whatever version each asks for.
+        public func isAPI(_ other: Endpoint) -> Bool {
+            path == other.path
+        }
+
         /// This endpoint asking for API version `version`.
         public func version(_ version: String?) -> Endpoint {
             Endpoint(path: path, version: version)

@@ -125,7 +125,7 @@ public struct LLMRequest: Hashable, Sendable {
     /// (or the whole `input` when it is a string), or the `prompt` of a
     /// legacy completion: what a semantic lookup matches by meaning.
     public var lastUserText: String? {
-        if endpoint == .responses {
+        if endpoint.isAPI(.responses) {
             switch body["input"] {
             case .string(let text)?: return text
             case .array(let items)?:

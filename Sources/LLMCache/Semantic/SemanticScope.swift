@@ -26,14 +26,14 @@ public struct SemanticScope: Hashable, Sendable {
     ///   - ignoredFields: top-level fields that never change the answer
     ///     (the fingerprint's `ignoredFields`).
     public init?(request: LLMRequest, namespace: String, turns: Int = 1, ignoredFields: Set<String> = Fingerprint.Configuration().ignoredFields) {
-        guard request.endpoint != .embeddings,
+        guard !request.endpoint.isAPI(.embeddings),
               // What the key leaves out (cache_control, metadata, ...) is out of the scope too.
               case .object(var members) = RequestSchema.keyed(request.body, as: request.endpoint.requestKind)
         else { return nil }
         for field in ignoredFields { members.removeValue(forKey: field) }
         var texts: [String] = []
         var remaining = max(1, turns)
-        if request.endpoint == .responses {
+        if request.endpoint.isAPI(.responses) {
             switch members["input"] {
             case .string(let input)?:
                 texts = [input]
