@@ -30,8 +30,35 @@ import Testing
         #expect(try await cache.invalidate(.tag("greetings")) == 1)
     }
 
+    @Test func linesNameTheirAPI() async throws {
+        let file = """
+        {"endpoint": "/responses", "request": {"model": "gpt-5-mini", "input": "What is 2+2?"}, "response": "4"}
+        {"endpoint": "/messages", "request": {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "What is 2+2?"}]}, "response": "four"}
+        {"endpoint": "/messages", "api_version": "2023-06-01; beta=b1", "request": {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "What is 2+2?"}]}, "response": "beta four"}
+        """
+        let cache = LLMCache(store: DictionaryStore())
+        #expect(await cache.warm(try WarmRecord.parseFile(Data(file.utf8))).stored == 3)
+
+        let responses = try LLMRequest(json: Array(#"{"model":"gpt-5-mini","input":"What is 2+2?"}"#.utf8), endpoint: .responses)
+        let response = try JSONValue(parsing: try #require(await cache.lookup(responses)).value)
+        #expect(response["object"] == .string("response") && response["status"] == .string("completed"))
+        #expect(response["output"]?.arrayValue?.first?["content"]?.arrayValue?.first?["text"] == .string("4"))
+        // The same body as a chat request was not warmed.
+        #expect(await cache.lookup(try LLMRequest(json: Array(#"{"model":"gpt-5-mini","input":"What is 2+2?"}"#.utf8))) == nil)
+
+        let body = Array(#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"What is 2+2?"}]}"#.utf8)
+        let plain = try #require(await cache.lookup(try LLMRequest(json: body, endpoint: .anthropicMessages.version("2023-06-01"))))
+        let message = try JSONValue(parsing: plain.value)
+        #expect(message["type"] == .string("message") && message["content"]?.arrayValue?.first?["text"] == .string("four"))
+        let beta = try #require(await cache.lookup(try LLMRequest(json: body, endpoint: .anthropicMessages.version("2023-06-01; beta=b1"))))
+        #expect(try JSONValue(parsing: beta.value)["content"]?.arrayValue?.first?["text"] == .string("beta four"))
+    }
+
     @Test(arguments: [
         (#"{"response": "x"}"#, "request"),
+        (#"{"endpoint": "responses", "request": {"model": "m"}, "response": "x"}"#, "endpoint"),
+        (#"{"endpoint": "/responses", "api_version": "2023-06-01", "request": {"model": "m"}, "response": "x"}"#, "api_version"),
+        (#"{"endpoint": "/messages", "request": {"model": "m", "messages": []}, "response": "x"}"#, "request.max_tokens"),
         (#"{"request": {"messages": []}, "response": "x"}"#, "request.model"),
         (#"{"request": {"model": "m"}}"#, "response"),
         (#"{"request": {"model": "m"}, "response": 42}"#, "response"),

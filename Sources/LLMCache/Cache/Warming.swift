@@ -7,12 +7,20 @@ import Foundation
 /// ```json
 /// {"request": {"model": "gpt-4o", "messages": [...]}, "response": {...chat.completion...}}
 /// {"request": {...}, "response": "Plain answer text", "tags": ["faq"], "ttl_seconds": 86400, "namespace": "support"}
+/// {"endpoint": "/messages", "api_version": "2023-06-01", "request": {"model": "claude-sonnet-4-5", "max_tokens": 256, "messages": [...]}, "response": "Text"}
 /// ```
 ///
 /// `response` is either the provider's full response object, stored as it is,
-/// or a string, stored as a minimal `chat.completion` (or `text_completion` for
-/// requests with a `prompt`) carrying that text, so the proxy can serve it.
-/// `tags`, `ttl_seconds` and `namespace` are optional. Blank lines are skipped.
+/// or a string, stored as a minimal response of the request's API carrying
+/// that text (a `chat.completion`, a `text_completion` for requests with a
+/// `prompt`, a Responses API `response`, an Anthropic `message`), so the proxy
+/// can serve it. `endpoint` is the API the request is sent to, as
+/// ``LLMRequest/Endpoint/path`` (default `/chat/completions`; `/completions`,
+/// `/embeddings`, `/responses`, `/messages` for Anthropic's Messages API);
+/// `api_version` is the `anthropic-version` header the answers will be asked
+/// with (betas after `; beta=`, sorted, as the proxy writes them), for
+/// `/messages` only, default `2023-06-01`. `tags`, `ttl_seconds`, `namespace`,
+/// `endpoint` and `api_version` are optional. Blank lines are skipped.
 public struct WarmRecord: Sendable {
     /// The request the answer belongs to.
     public var request: LLMRequest
@@ -40,8 +48,22 @@ public struct WarmRecord: Sendable {
         }
         guard case .object(let fields) = value else { throw fail("each line must be a JSON object with request and response", field: "$") }
         guard let requestValue = fields["request"] else { throw fail("the line has no \"request\"", field: "request") }
+        var endpoint = LLMRequest.Endpoint.chatCompletions
+        switch fields["endpoint"] {
+        case nil, .null?: break
+        case .string(let path)? where path.hasPrefix("/") && path.count > 1: endpoint = LLMRequest.Endpoint(path: path)
+        default: throw fail(#"endpoint must be the API's path, such as "/chat/completions", "/responses" or "/messages""#, field: "endpoint")
+        }
+        switch fields["api_version"] {
+        case nil, .null?:
+            if endpoint.isAPI(.anthropicMessages) { endpoint = endpoint.version(Self.anthropicVersion) }
+        case .string(let version)? where endpoint.isAPI(.anthropicMessages) && !version.isEmpty:
+            endpoint = endpoint.version(version)
+        default:
+            throw fail(#"api_version is the anthropic-version header ("2023-06-01"), for "endpoint": "/messages" only"#, field: "api_version")
+        }
         do {
-            request = try LLMRequest(requestValue)
+            request = try LLMRequest(requestValue, endpoint: endpoint)
         } catch let error as CacheError {
             throw fail(error.message, field: "request." + (error.field ?? ""))
         }
@@ -77,9 +99,33 @@ public struct WarmRecord: Sendable {
         }
     }
 
-    /// A minimal provider response carrying `text`.
+    /// The `anthropic-version` a warmed `/messages` request is keyed with
+    /// unless its line says otherwise: the one Anthropic's SDKs send.
+    public static let anthropicVersion = "2023-06-01"
+
+    /// A minimal provider response carrying `text`, in the request's API's shape.
     static func completion(text: String, for request: LLMRequest, created: CacheTimestamp) -> JSONValue {
         let seconds = JSONValue.number(JSONNumber(Int(created.nanosecondsSinceEpoch / 1_000_000_000)))
+        let zero = JSONValue.number(JSONNumber(0))
+        if request.endpoint.isAPI(.responses) {
+            return .object([
+                "id": .string("resp_warm"), "object": .string("response"), "created_at": seconds, "status": .string("completed"),
+                "model": .string(request.model),
+                "output": .array([.object([
+                    "id": .string("msg_warm"), "type": .string("message"), "status": .string("completed"), "role": .string("assistant"),
+                    "content": .array([.object(["type": .string("output_text"), "text": .string(text), "annotations": .array([])])]),
+                ])]),
+                "usage": .null,
+            ])
+        }
+        if request.endpoint.isAPI(.anthropicMessages) {
+            return .object([
+                "id": .string("msg_warm"), "type": .string("message"), "role": .string("assistant"), "model": .string(request.model),
+                "content": .array([.object(["type": .string("text"), "text": .string(text)])]),
+                "stop_reason": .string("end_turn"), "stop_sequence": .null,
+                "usage": .object(["input_tokens": zero, "output_tokens": zero]),
+            ])
+        }
         if request.messages == nil, request.body["prompt"] != nil {
             return .object([
                 "id": .string("cmpl-warm"), "object": .string("text_completion"), "created": seconds,
