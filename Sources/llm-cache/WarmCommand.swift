@@ -8,8 +8,11 @@ struct WarmCommand: AsyncParsableCommand {
         abstract: "Pre-load a store with request/response pairs from a JSON-lines file.",
         discussion: """
             Each line is {"request": {...}, "response": {...} or "text"} with optional \
-            "namespace", "tags" and "ttl_seconds". The whole file is checked first: a bad \
-            line is reported with its number and field, and nothing is stored.
+            "namespace", "tags", "ttl_seconds" and "endpoint": the API the request is sent to \
+            ("/chat/completions" by default, "/completions", "/embeddings", "/responses", or \
+            "/messages" for Anthropic, with its "api_version", default "2023-06-01"). The \
+            whole file is checked first: a bad line is reported with its number and field, \
+            and nothing is stored.
             """
     )
 
