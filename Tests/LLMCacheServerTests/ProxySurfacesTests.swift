@@ -168,6 +168,21 @@ struct ProxySurfacesTests {
         }
     }
 
+    @Test("a Responses upstream error passes through with OpenAI's body and its headers, and is not cached")
+    func responsesUpstreamError() async throws {
+        try await Harness.run { h in
+            let body = Self.responses("failing")
+            let failed = try await h.send("/v1/responses", body: body, headers: [("X-Fake-Status", "500")])
+            #expect(failed.status == 500)
+            #expect(failed.json?["error"]?["message"]?.stringValue != nil)
+            #expect(failed.headers.first(name: "x-request-id") != nil)
+            let streamed = try await h.send("/v1/responses", body: Self.responses("failing", stream: true), headers: [("X-Fake-Status", "503")])
+            #expect(streamed.status == 503)
+            let retried = try await h.send("/v1/responses", body: body)
+            #expect(retried.status == 200 && retried.cache == "MISS")
+        }
+    }
+
     @Test("function calls and reasoning items survive the cache, plain and replayed")
     func responsesToolsAndReasoning() async throws {
         try await Harness.run { h in
