@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of `llm-cache serve` with clients nobody here wrote: the
-# official OpenAI Python SDK and curl, against the stand-in upstream.
+# official OpenAI and Anthropic Python SDKs, LangChain's ChatOpenAI and
+# ChatAnthropic, and curl, against the stand-in upstream (which speaks both
+# OpenAI's and Anthropic's APIs: the main proxy has it as both upstreams).
 # Prints "N passed, N failed" and exits non-zero if anything failed.
 # Usage: scripts/integration-test.sh [path/to/llm-cache]  (default .build/debug/llm-cache)
 set -uo pipefail
@@ -31,7 +33,7 @@ start() {
 start "$work/upstream" "$bin" fake-upstream --port 0 || exit 1
 upstream="$url"
 token="integration-admin-token-0123456789"
-start "$work/proxy" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/cache.sqlite" --admin-token "$token" || exit 1
+start "$work/proxy" "$bin" serve --port 0 --upstream "$upstream/v1" --anthropic-upstream "$upstream" --store "sqlite:$work/cache.sqlite" --admin-token "$token" || exit 1
 proxy="$url"
 
 passed=0
@@ -40,11 +42,26 @@ result() { # name, status (0 = pass), detail
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS $1"; else failed=$((failed + 1)); echo "FAIL $1: $3"; fi
 }
 
-# The official SDK.
-while IFS= read -r line; do
-  echo "$line"
-  case "$line" in PASS*) passed=$((passed + 1)) ;; FAIL*) failed=$((failed + 1)) ;; esac
-done < <(python3 scripts/integration/openai_sdk_check.py "$proxy" 2>&1 | grep -E '^(PASS|FAIL)' || echo "FAIL sdk: the script did not run")
+# The official SDKs and LangChain. Each script prints a PASS or FAIL line per
+# check; one that dies, or prints none, is a failure of its own.
+python_check() { # script, then its arguments
+  local name out status
+  name="$(basename "$1" .py)"
+  out="$work/$name.out"
+  timeout 600 python3 "$@" >"$out" 2>&1
+  status=$?
+  while IFS= read -r line; do
+    echo "$line"
+    case "$line" in PASS*) passed=$((passed + 1)) ;; FAIL*) failed=$((failed + 1)) ;; esac
+  done < <(grep -E '^(PASS|FAIL)' "$out")
+  if [ "$status" -ne 0 ] || ! grep -qE '^(PASS|FAIL)' "$out"; then
+    result "$name ran to its end" 1 "exit status $status: $(grep -vE '^(PASS|FAIL)' "$out" | tail -3 | tr -s '\n' ' ')"
+  fi
+}
+python_check scripts/integration/openai_sdk_check.py "$proxy" "$upstream"
+python_check scripts/integration/responses_check.py "$proxy" "$upstream"
+python_check scripts/integration/anthropic_sdk_check.py "$proxy" "$upstream"
+python_check scripts/integration/langchain_check.py "$proxy" "$upstream"
 
 # curl.
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"curl question"}]}'

@@ -1,17 +1,24 @@
 """Drives `llm-cache serve` with the official OpenAI Python SDK.
 
 Prints one line per check, "PASS name" or "FAIL name: why"; the caller counts.
-Usage: python3 openai_sdk_check.py PROXY_BASE_URL
+Usage: python3 openai_sdk_check.py PROXY_BASE_URL [UPSTREAM_BASE_URL]
+With the upstream (`llm-cache fake-upstream`), checks also count the calls
+that reached it (GET /fake/stats).
 """
+import json
 import sys
+import urllib.request
 import uuid
 
 import openai
 
 base = sys.argv[1].rstrip("/") + "/v1"
+upstream = sys.argv[2].rstrip("/") if len(sys.argv) > 2 else None
 run = uuid.uuid4().hex[:8]
-client = openai.OpenAI(base_url=base, api_key="sk-sdk-one", max_retries=0, timeout=30)
-other = openai.OpenAI(base_url=base, api_key="sk-sdk-two", max_retries=0, timeout=30)
+# Keys of this run's own: the key is the tenant, so no entry of an earlier run
+# against the same store answers this one, not even by meaning.
+client = openai.OpenAI(base_url=base, api_key=f"sk-sdk-one-{run}", max_retries=0, timeout=30)
+other = openai.OpenAI(base_url=base, api_key=f"sk-sdk-two-{run}", max_retries=0, timeout=30)
 
 
 def check(name, function):
@@ -25,6 +32,14 @@ def check(name, function):
 def expect(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+def upstream_chats():
+    """The upstream's count of chat calls, or None without an upstream."""
+    if upstream is None:
+        return None
+    with urllib.request.urlopen(upstream + "/fake/stats", timeout=10) as answer:
+        return json.load(answer)["chat"]
 
 
 def messages(text):
@@ -111,8 +126,10 @@ def upstream_error():
     except openai.RateLimitError as error:
         expect(error.status_code == 429, f"status {error.status_code}")
         expect("forced failure 429" in str(error), f"message {error}")
+        before = upstream_chats()
         again = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages("limited"))
         expect(again.headers.get("x-cache") == "MISS", "the error was cached")
+        expect(before is None or upstream_chats() == before + 1, "the retry did not reach the upstream")
         return
     raise AssertionError("no RateLimitError")
 
