@@ -12,7 +12,7 @@ deps:
 	@scripts/install-deps.sh
 	@scripts/install-model.sh
 
-## What the tests drive the proxy with: the OpenAI Python SDK, curl, wrk (idempotent).
+## What the tests drive the proxy with: the OpenAI and Anthropic Python SDKs, LangChain, curl, wrk (idempotent).
 test-deps: deps
 	@scripts/install-test-deps.sh
 
@@ -33,7 +33,7 @@ demo: deps
 
 ## Install what the tests need, then build and run every test: the Swift
 ## suites (Redis tests start their own redis-server on free loopback ports)
-## and the proxy's end-to-end checks with the official OpenAI SDK and curl.
+## and the proxy's end-to-end checks with the official OpenAI and Anthropic SDKs, LangChain and curl.
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
