@@ -176,6 +176,7 @@ svg .o-bypass { fill: var(--bypass); } svg .o-upstream_error { fill: var(--upstr
 svg .line { fill: none; stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; }
 svg .line.l-hit { stroke: var(--hit); } svg .line.l-miss { stroke: var(--miss); } svg .line.l-saved { stroke: var(--saved); }
 svg .line.dashed { stroke-dasharray: 5 4; stroke-width: 1.6; }
+svg .ring-hit, svg .ring-miss { fill: none; stroke-width: 1.5; } svg .ring-hit { stroke: var(--hit); } svg .ring-miss { stroke: var(--miss); }
 svg .pt-hit { fill: var(--hit); } svg .pt-miss { fill: var(--miss); } svg .pt-saved { fill: var(--saved); }
 svg .area { fill: var(--saved-fill); stroke: none; }
 svg .ref { stroke: var(--hit); stroke-width: 1; stroke-dasharray: 2 4; opacity: 0.8; }
@@ -901,7 +902,7 @@ dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top
               const r = rates[i][j];
               if (r <= 0) return;
               const yTop = Y(acc + r); const yBottom = Y(acc);
-              g.append(s('rect', { class: 'data o-' + k, x: (x0 + gap / 2).toFixed(2), y: yTop.toFixed(2), width: Math.max(0.8, w - gap).toFixed(2), height: Math.max(0.6, yBottom - yTop).toFixed(2) }));
+              g.append(s('rect', { class: 'data o-' + k, x: (x0 + gap / 2).toFixed(2), y: yTop.toFixed(2), width: Math.max(2, w - gap).toFixed(2), height: Math.max(0.6, yBottom - yTop).toFixed(2) }));
               acc += r;
             });
           });
@@ -990,7 +991,7 @@ dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top
         content: (g, X, Y) => {
           for (const [o, p, , dashed] of SERIES) {
             const points = dom.buckets.map((b) => ({ x: b.t + dom.interval / 2, v: value(b, o, p) }));
-            linePath(g, points, X, Y, 'l-' + o + (dashed ? ' dashed' : ''), dashed ? null : 'pt-' + o);
+            linePath(g, points, X, Y, 'l-' + o + (dashed ? ' dashed' : ''), (dashed ? 'ring-' : 'pt-') + o);
           }
         },
         rows: (b) => {
@@ -1035,7 +1036,7 @@ dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top
   function linePath(g, points, X, Y, lineClass, dotClass) {
     let d = ''; let run = [];
     const flush = () => {
-      if (run.length === 1 && dotClass) g.append(s('circle', { class: 'data ' + dotClass, cx: run[0][0].toFixed(2), cy: run[0][1].toFixed(2), r: 2.5 }));
+      if (run.length === 1 && dotClass) g.append(s('circle', { class: 'data ' + dotClass, cx: run[0][0].toFixed(2), cy: run[0][1].toFixed(2), r: dotClass.startsWith('ring') ? 4.5 : 2.5 }));
       run = [];
     };
     for (const point of points) {
