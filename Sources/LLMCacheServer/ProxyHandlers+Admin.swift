@@ -6,7 +6,14 @@ import NIOCore
 
 /// The admin API, behind `Authorization: Bearer <admin token>`:
 ///
-/// - `GET /admin/stats`: hits, misses, time saved, entries and bytes, as JSON.
+/// - `GET /admin/stats`: requests, hits, misses, time and tokens saved,
+///   entries and bytes, as JSON.
+/// - `GET /admin/history[?range=hour|day]`: requests by outcome, hit and miss
+///   latency quantiles and savings in 10-second buckets over the last hour, or
+///   5-minute ones over the last day (``ProxyHistory``).
+/// - `GET /admin/breakdown`: requests and savings by route and by model.
+/// - `GET /admin/semantic-hits[?limit=N]`: the last semantic hits (20 by
+///   default, up to 100), newest first.
 /// - `POST /admin/invalidate`: a JSON object with exactly one selector —
 ///   `{"key": "<hex>"}`, `{"tag": "faq"}`, `{"model": "gpt-4o*"}` (optionally
 ///   with `"namespace": "<glob>"`), `{"namespace": "name"}`, `{"api_key": "sk-..."}`
@@ -22,6 +29,9 @@ import NIOCore
 extension ProxyHandlers {
     func registerAdmin(on router: Router<BasicRequestContext>) {
         router.get("/admin/stats") { request, _ in await admin(request) { _ in await stats() } }
+        router.get("/admin/history") { request, _ in await admin(request) { _ in history(query: Self.query(request)) } }
+        router.get("/admin/breakdown") { request, _ in await admin(request) { _ in breakdown() } }
+        router.get("/admin/semantic-hits") { request, _ in await admin(request) { _ in semanticHits(query: Self.query(request)) } }
         router.post("/admin/invalidate") { request, _ in await admin(request) { body in await invalidate(body) } }
         router.post("/admin/warm") { request, _ in await admin(request) { body in await warm(body, query: Self.query(request)) } }
         router.get("/admin/export") { request, _ in await admin(request) { _ in export(query: Self.query(request)) } }
@@ -61,6 +71,9 @@ extension ProxyHandlers {
         let byRoute = metrics.savings.byRoute
         let saved = metrics.savings.totals
         var object: [String: JSONValue] = [
+            // Every call the cache answered counts as exactly one of these
+            // four; a rejected request never reaches it.
+            "requests": Self.number(statistics.hits + statistics.semanticHits + statistics.misses + statistics.bypasses),
             "hits": Self.number(statistics.hits),
             "semantic_hits": Self.number(statistics.semanticHits),
             "misses": Self.number(statistics.misses),
@@ -74,6 +87,7 @@ extension ProxyHandlers {
             "prompt_tokens_saved": Self.number(saved.prompt),
             "cached_prompt_tokens_saved": Self.number(saved.cachedPrompt),
             "completion_tokens_saved": Self.number(saved.completion),
+            "saved_tokens": Self.number(saved.prompt + saved.completion),
             "cost_saved_usd": Self.number(saved.cost),
             "saved_by_route": .object(Dictionary(uniqueKeysWithValues: ProxyMetrics.Route.allCases.map { route in
                 let saved = byRoute[route.rawValue]
@@ -95,6 +109,74 @@ extension ProxyHandlers {
             ])
         }
         return Self.json(.object(object))
+    }
+
+    func history(query parameters: [String: String]) -> Response {
+        let name = parameters["range"] ?? ProxyHistory.Range.hour.rawValue
+        guard let range = ProxyHistory.Range(rawValue: name) else {
+            return OpenAIErrorBody.response(.badRequest, message: "range must be hour (10-second buckets) or day (5-minute buckets), got \(name)", param: "range")
+        }
+        let (now, buckets) = metrics.history.buckets(range)
+        func latency(_ p50: Double?, _ p99: Double?) -> JSONValue {
+            .object(["p50": p50.map(Self.number) ?? .null, "p99": p99.map(Self.number) ?? .null])
+        }
+        return Self.json(.object([
+            "range": .string(range.rawValue),
+            "interval_seconds": Self.number(Int(range.interval)),
+            "now": Self.number(Int(now)),
+            "buckets": .array(buckets.map { bucket in
+                .object([
+                    "start": Self.number(Int(bucket.start)),
+                    "requests": .object(Dictionary(uniqueKeysWithValues: ProxyMetrics.Outcome.allCases.map { ($0.label, Self.number(bucket.requests[$0.rawValue])) })),
+                    "latency_ms": .object(["hit": latency(bucket.hitP50, bucket.hitP99), "miss": latency(bucket.missP50, bucket.missP99)]),
+                    "saved_cost_usd": Self.number(bucket.savedCost),
+                    "saved_tokens": Self.number(bucket.savedTokens),
+                ])
+            }),
+        ]))
+    }
+
+    func breakdown() -> Response {
+        let snapshot = metrics.history.breakdown()
+        func tally(_ tally: ProxyBreakdown.Tally) -> JSONValue {
+            .object([
+                "requests": Self.number(tally.requests),
+                "hits": Self.number(tally.hits),
+                "semantic_hits": Self.number(tally.semanticHits),
+                "misses": Self.number(tally.misses),
+                "bypasses": Self.number(tally.bypasses),
+                "errors": Self.number(tally.errors),
+                "saved_tokens": Self.number(tally.savedTokens),
+                "saved_cost_usd": Self.number(tally.savedCost),
+            ])
+        }
+        return Self.json(.object([
+            "by_route": .object(Dictionary(uniqueKeysWithValues: ProxyMetrics.Route.allCases.map { ($0.label, tally(snapshot.routes[$0.rawValue])) })),
+            "by_model": .object(snapshot.models.mapValues(tally)),
+        ]))
+    }
+
+    func semanticHits(query parameters: [String: String]) -> Response {
+        var limit = 20
+        if let text = parameters["limit"] {
+            guard let number = Int(text), number >= 0 else {
+                return OpenAIErrorBody.response(.badRequest, message: "limit must be a whole number from 0 to \(RecentSemanticHits.capacity), got \(text)", param: "limit")
+            }
+            limit = min(number, RecentSemanticHits.capacity)
+        }
+        return Self.json(.object([
+            "hits": .array(metrics.history.semanticHits(limit: limit).map { dated in
+                .object([
+                    "at": Self.number(Int(dated.at)),
+                    "route": .string(dated.hit.route.label),
+                    "model": .string(dated.hit.model),
+                    // As the X-Cache-Similarity header shows it.
+                    "similarity": Double(String(format: "%.4f", dated.hit.similarity)).map(Self.number) ?? .null,
+                    "key": .string(dated.hit.key.hex),
+                    "text": .string(dated.hit.text),
+                ])
+            }),
+        ]))
     }
 
     func invalidate(_ body: ByteBuffer) async -> Response {

@@ -38,7 +38,7 @@ struct ProxyHandlers: Sendable {
         // First, so that it sees the requests no route takes.
         router.add(middleware: UnknownRouteMiddleware())
         for route in ProxyMetrics.Route.allCases {
-            router.post(RouterPath(route.proxyPath)) { request, _ in try await recorded(route) { try await cached(request, route: route) } }
+            router.post(RouterPath(route.proxyPath)) { request, _ in try await recorded(route) { model in try await cached(request, route: route, model: &model) } }
         }
         // Everything else under /v1 (models, files, batches, moderations,
         // stored responses, count_tokens...) goes to its upstream untouched
@@ -51,6 +51,7 @@ struct ProxyHandlers: Sendable {
         }
         router.get("/metrics") { _, _ in await metricsResponse() }
         registerAdmin(on: router)
+        registerDashboard(on: router)
     }
 
     /// A cached route's response and the outcome its metrics record.
@@ -60,25 +61,31 @@ struct ProxyHandlers: Sendable {
         /// For a relayed stream: the outcome once the stream has ended, which
         /// only then is known (an interrupted stream is an upstream error).
         var settled: (@Sendable () async -> ProxyMetrics.Outcome)?
+        /// What the dashboard's history records beside the outcome: what a
+        /// hit saved, a semantic hit's match.
+        var facts = ProxyHistory.Facts()
     }
 
     /// Runs a cached route and records its metrics, the one place that does:
     /// when the response is ready, or for a relayed stream when its body has
     /// been written. Errors are thrown as ``ProxyError``s, which Hummingbird
-    /// renders.
-    func recorded(_ route: ProxyMetrics.Route, _ handle: () async throws -> Answer) async throws -> Response {
+    /// renders. `handle` sets the request's model once it has read it.
+    func recorded(_ route: ProxyMetrics.Route, _ handle: (_ model: inout String?) async throws -> Answer) async throws -> Response {
         let start = ContinuousClock.now
-        let answer: Answer
+        var model: String?
+        var answer: Answer
         do {
-            answer = try await handle()
+            answer = try await handle(&model)
         } catch {
             let failure = proxyError(error)
             logFailure(failure, route: route)
-            metrics.record(route, failure.outcome, since: start)
+            metrics.record(route, failure.outcome, since: start, ProxyHistory.Facts(model: model))
             throw failure
         }
+        answer.facts.model = model
+        let facts = answer.facts
         guard let settled = answer.settled else {
-            metrics.record(route, answer.outcome, since: start)
+            metrics.record(route, answer.outcome, since: start, facts)
             return answer.response
         }
         var response = answer.response
@@ -90,10 +97,10 @@ struct ProxyHandlers: Sendable {
                 try await body.write(writer)
             } catch {
                 failures.record("a relayed stream broke off", route: route.label, status: nil, upstreamRequestID: nil, detail: "\(error)")
-                metrics.record(route, .upstreamError, since: start)
+                metrics.record(route, .upstreamError, since: start, facts)
                 throw error
             }
-            metrics.record(route, await settled(), since: start)
+            metrics.record(route, await settled(), since: start, facts)
         }
         return response
     }
@@ -119,7 +126,8 @@ struct ProxyHandlers: Sendable {
 
     // MARK: - Cached routes
 
-    func cached(_ request: Request, route: ProxyMetrics.Route) async throws -> Answer {
+    /// `model`: set to the request's model once the body is read.
+    func cached(_ request: Request, route: ProxyMetrics.Route, model: inout String?) async throws -> Answer {
         let limit = server.configuration.maximumRequestBytes
         let body: ByteBuffer
         do {
@@ -131,6 +139,7 @@ struct ProxyHandlers: Sendable {
         var controls: CacheControls
         do {
             parsed = try self.parsed(body, headers: request.headers, route: route)
+            model = parsed.request.model
             try Self.validate(parsed.request, route: route)
             controls = try CacheControls(headers: request.headers)
             if let object = parsed.cacheObject { try controls.apply(body: object) }
@@ -274,24 +283,31 @@ struct ProxyHandlers: Sendable {
             similarity = matchedSimilarity
         }
         let value = response.value
+        var facts = ProxyHistory.Facts()
+        if let similarity {
+            // Read only now: the last user text parses the body.
+            facts.semanticHit = RecentSemanticHits.Hit(route: route, model: request.model, similarity: similarity, key: key, text: request.lastUserText)
+        }
         if outcome == .hit || outcome == .semanticHit, let usage = UsageScanner.usage(in: value, route: route) {
             let cost = server.configuration.prices.cost(
                 model: request.model, prompt: usage.prompt, cachedPrompt: usage.cachedPrompt,
                 cacheWritePrompt: usage.cacheWritePrompt, completion: usage.completion
             )
             metrics.saved(route, usage: usage, cost: cost)
+            facts.savedTokens = usage.prompt + usage.completion
+            facts.savedCost = cost
         }
         var headers = cacheHeaders(outcome: outcome, key: key, age: response.age, similarity: similarity)
         if streaming, let stored = try? JSONValue(parsing: value), let events = replayed(stored, request: request, route: route) {
             headers.append(HTTPField(name: .contentType, value: "text/event-stream"))
             headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
-            return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events))), outcome: outcome)
+            return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: events))), outcome: outcome, facts: facts)
         }
         if let upstreamHeaders {
             for field in upstreamHeaders where headers[field.name] == nil { headers.append(field) }
         }
         if upstreamHeaders?[.contentType] == nil { headers.append(Self.jsonContentType) }
-        return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value))), outcome: outcome)
+        return Answer(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value))), outcome: outcome, facts: facts)
     }
 
     /// A stored answer as the events of the route's stream format, or `nil`

@@ -1,3 +1,4 @@
+import LLMCache
 import Prometheus
 import Synchronization
 
@@ -46,6 +47,8 @@ struct ProxyMetrics: Sendable {
     let streamsInterrupted: Counter
     /// The saved totals again, readable (Prometheus counters cannot be read back) for `/admin/stats`.
     let savings = Savings()
+    /// The figures over time, by route and model, and the last semantic hits, for the dashboard.
+    let history: ProxyHistory
 
     private struct SavedCounters: Sendable {
         var prompt: Counter
@@ -93,7 +96,9 @@ struct ProxyMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
     ]
 
-    init(registry: PrometheusCollectorRegistry) {
+    /// `historyClock` dates the ``history``.
+    init(registry: PrometheusCollectorRegistry, historyClock: any CacheClock = SystemCacheClock()) {
+        history = ProxyHistory(clock: historyClock)
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "llm_cache", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
         }
@@ -129,10 +134,13 @@ struct ProxyMetrics: Sendable {
         streamsInterrupted = registry.makeCounter(descriptor: name("streams_interrupted", "total", "Streamed misses whose upstream stream did not complete; never cached."))
     }
 
-    func record(_ route: Route, _ outcome: Outcome, since start: ContinuousClock.Instant) {
+    /// Records one finished request, in the Prometheus metrics and the ``history``.
+    func record(_ route: Route, _ outcome: Outcome, since start: ContinuousClock.Instant, _ facts: ProxyHistory.Facts = ProxyHistory.Facts()) {
+        let elapsed = ContinuousClock.now - start
         let slot = Self.slot(route, outcome)
         requests[slot].increment()
-        durations[slot].record(ContinuousClock.now - start)
+        durations[slot].record(elapsed)
+        history.record(route, outcome, elapsed: elapsed, facts)
     }
 
     static func slot(_ route: Route, _ outcome: Outcome) -> Int {

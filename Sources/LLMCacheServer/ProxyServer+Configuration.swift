@@ -137,6 +137,12 @@ extension ProxyServer {
         public var replay: StreamReplay
         /// Time-outs and the limit on client connections. Default: see ``Connections``.
         public var connections: Connections
+        /// The wall clock that dates the admin API's history
+        /// (`/admin/history`) and recent semantic hits. Default
+        /// ``SystemCacheClock``; a test gives a ``ManualCacheClock`` to move
+        /// time without sleeping. Entries' ages and expiry go by the store's
+        /// clock, not this one.
+        public var historyClock: any CacheClock
 
         public init(
             host: String = "127.0.0.1",
@@ -148,7 +154,8 @@ extension ProxyServer {
             maximumRequestBytes: Int = 4 << 20,
             prices: PriceTable = .standard,
             replay: StreamReplay = StreamReplay(),
-            connections: Connections = Connections()
+            connections: Connections = Connections(),
+            historyClock: any CacheClock = SystemCacheClock()
         ) {
             self.host = host
             self.port = port
@@ -160,6 +167,7 @@ extension ProxyServer {
             self.prices = prices
             self.replay = replay
             self.connections = connections
+            self.historyClock = historyClock
         }
     }
 }

@@ -76,7 +76,7 @@ public final class ProxyServer: Service {
         self.logger = logger
         self.failures = FailureLog(logger: logger)
         self.onListening = onListening
-        self.metrics = ProxyMetrics(registry: registry)
+        self.metrics = ProxyMetrics(registry: registry, historyClock: configuration.historyClock)
         self.tenants = TenantNamespace(shared: configuration.tenancy.sharedNamespace)
         self.adminToken = configuration.admin.token.map(AdminToken.init)
         self.semanticIndexLoading = semanticIndex
