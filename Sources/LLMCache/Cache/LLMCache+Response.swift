@@ -19,8 +19,10 @@ extension LLMCache {
     /// and `options.semantic` is not ``SemanticControl/off`` (the request is
     /// embedded once, and the same vector indexes the answer after a miss;
     /// when its scope holds nothing to match, the embedding runs while the
-    /// answer is computed; a call with ``SemanticControl/off``, or whose text
-    /// is longer than the model reads, is neither embedded nor indexed);
+    /// answer is computed, as it does for ``SemanticControl/indexOnly``, which
+    /// indexes the answer without looking up by meaning; a call with
+    /// ``SemanticControl/off``, or whose text is longer than the model reads,
+    /// is neither embedded nor indexed);
     /// then single-flight: concurrent calls that miss on the same key share
     /// one run of `compute`, whose result (or error) reaches them all. Errors
     /// are never cached. Cancelling a caller ends only that caller's wait; the
@@ -94,7 +96,7 @@ extension LLMCache {
             return nil
         }
         if let hit = await lookup(key: key, maxAge: options.maxAge, countingMiss: false) { return hit }
-        if let semantic, options.semantic != .off,
+        if let semantic, options.semantic != .off, options.semantic != .indexOnly,
            let scope = semantic.scope(of: request, namespace: namespace), semantic.mayMatch(in: scope),
            let probe = await embedding(scope, semantic) {
             let slot = Slot(key: key, namespace: namespace, model: request.model, options: options)
@@ -174,7 +176,7 @@ extension LLMCache {
         var indexing: Task<SemanticRecord?, Never>?
         if let semantic, let request, options.semantic != .off,
            let scope = semantic.scope(of: request, namespace: slot.namespace) {
-            if options.lookup, semantic.mayMatch(in: scope) {
+            if options.lookup, options.semantic != .indexOnly, semantic.mayMatch(in: scope) {
                 // One embedding serves both the lookup and the index entry of the answer.
                 if let probe = await embedding(scope, semantic) {
                     if let hit = await semanticLookup(probe, semantic: semantic, slot: slot) {

@@ -106,6 +106,12 @@ public final class LLMCache: Sendable {
         case off
         /// Use this similarity threshold (cosine, -1...1) for this call.
         case threshold(Float)
+        /// No lookup by meaning for this call, but its answer is embedded and
+        /// indexed as under ``default``, so later calls can find it by
+        /// meaning. For a semantic index that is not complete yet: the proxy
+        /// answers with it while it rebuilds the index at start-up, so that
+        /// no request sees half an index and no answer is left out of it.
+        case indexOnly
     }
 
     /// Where an answer came from.

@@ -439,13 +439,39 @@ public final class SemanticCache: Sendable {
     }
 
     /// Indexes every entry of `store` that carries a vector of this model.
-    /// Returns how many were indexed.
+    /// Returns how many were indexed. See ``rebuild(from:progress:)``.
     @discardableResult
     public func rebuild(from store: any CacheStore) async throws -> Int {
+        try await rebuild(from: store) { _, _ in }
+    }
+
+    /// Indexes every entry of `store` that carries a vector of this model,
+    /// reporting its progress. Returns how many were indexed.
+    ///
+    /// Safe to run while the cache serves: answers indexed meanwhile
+    /// (``add(_:)``, ``index(_:)``) are kept, and an entry both stored and
+    /// read by the rebuild is indexed once. Lookups made meanwhile see part
+    /// of the store's vectors; a caller that must not answer from half an
+    /// index looks up with ``LLMCache/SemanticControl/indexOnly`` until this
+    /// returns, as the proxy does.
+    ///
+    /// - Parameter progress: called on the calling task after each entry read,
+    ///   with the number of entries read so far and the number of those that
+    ///   carried a vector.
+    @discardableResult
+    public func rebuild(
+        from store: any CacheStore,
+        progress: (_ scanned: Int, _ indexed: Int) -> Void
+    ) async throws -> Int {
+        var scanned = 0
         var added = 0
-        for try await entry in store.entries() where entry.semantic != nil {
-            add(entry)
-            added += 1
+        for try await entry in store.entries() {
+            scanned += 1
+            if entry.semantic != nil {
+                add(entry)
+                added += 1
+            }
+            progress(scanned, added)
         }
         return added
     }
