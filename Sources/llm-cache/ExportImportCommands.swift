@@ -6,7 +6,8 @@ import LLMCacheSQLite
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a store's live entries as llm-cache-entries JSON lines (values in base64)."
+        abstract: "Write a store's live entries as llm-cache-entries JSON lines (values in base64).",
+        discussion: "Progress goes to standard error, so the entries can go to standard output: on a terminal one line redrawn in place, otherwise a line every two seconds; --quiet prints only errors."
     )
 
     @Option(help: "The store to read: \(StoreLocation.syntax).", transform: StoreLocation.init(parsing:))
@@ -17,6 +18,9 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(name: [.short, .long], help: "The file to write, or - for standard output.")
     var output: String = "-"
+
+    @Flag(name: [.short, .long], help: "Print no progress, only errors.")
+    var quiet = false
 
     func run() async throws {
         let source = try store.openPersistent()
@@ -34,10 +38,18 @@ struct ExportCommand: AsyncParsableCommand {
         }
         defer { if output != "-" { try? sink.close() } }
 
+        // The store's count, expired entries not yet removed included, is
+        // the total: an estimate, but one that gives an ETA. With a namespace
+        // the entries of the others are read too, so progress counts entries read.
+        let total = quiet ? nil : try? await source.count()
+        let reporter = ProgressReporter("export", total: total, unit: namespace == nil ? "entries" : "entries read", quiet: quiet)
         var buffer = CacheEntryJSONLines.headerLine()
         buffer.append(UInt8(ascii: "\n"))
         var count = 0
+        var read = 0
         for try await entry in source.entries() {
+            read += 1
+            reporter.update(read)
             if let namespace, entry.namespace != namespace { continue }
             buffer.append(try CacheEntryJSONLines.line(for: entry))
             buffer.append(UInt8(ascii: "\n"))
@@ -47,10 +59,10 @@ struct ExportCommand: AsyncParsableCommand {
                 try sink.write(contentsOf: buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
-            if count % 10_000 == 0 { progress("exported \(count) entries…") }
         }
         try sink.write(contentsOf: buffer)
-        progress("exported \(count) entries from \(store)\(namespace.map { " (namespace \($0))" } ?? "")")
+        reporter.finish()
+        if !quiet { progress("exported \(count) entries from \(store)\(namespace.map { " (namespace \($0))" } ?? "")") }
     }
 }
 
@@ -58,11 +70,14 @@ struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Store the entries of an llm-cache-entries JSON-lines file (as written by export).",
-        discussion: "The whole file is checked before anything is stored: a malformed line is reported with its number and nothing is imported. Entries replace entries with the same key."
+        discussion: "The whole file is checked before anything is stored: a malformed line is reported with its number and nothing is imported. Entries replace entries with the same key. Progress goes to standard error: on a terminal one line redrawn in place, otherwise a line every two seconds; --quiet prints only errors."
     )
 
     @Option(help: "The store to write: \(StoreLocation.syntax).", transform: StoreLocation.init(parsing:))
     var store: StoreLocation
+
+    @Flag(name: [.short, .long], help: "Print no progress, only errors.")
+    var quiet = false
 
     @Argument(help: "The file to read, or - for standard input.")
     var file: String
@@ -74,14 +89,19 @@ struct ImportCommand: AsyncParsableCommand {
 
         // First pass: check every line, so a bad line stops the import before
         // anything is written rather than leaving half a file imported.
+        // It has no total: counting the lines is what it does.
+        let checking = ProgressReporter("import: checking", total: nil, quiet: quiet)
         var total = 0
         try CacheEntryJSONLines.decode(document) { entry, line in
             guard entry.weight <= maximumWeight else {
                 throw CacheError(.entryTooLarge, "line \(line): the entry weighs \(entry.weight) bytes, over the store's maximum entry weight of \(maximumWeight) bytes; remove the line or raise the limit")
             }
             total += 1
+            checking.update(total)
         }
-        progress("\(file): \(total) entries, all valid; importing into \(store)…")
+        checking.finish(summary: false)
+        if !quiet { progress("\(file): \(total) entries, all valid; importing into \(store)…") }
+        let reporter = ProgressReporter("import", total: total, quiet: quiet)
 
         var batch: [CacheEntry] = []
         var imported = 0
@@ -93,7 +113,7 @@ struct ImportCommand: AsyncParsableCommand {
             }
             imported += batch.count
             batch.removeAll(keepingCapacity: true)
-            progress("imported \(imported)/\(total)")
+            reporter.update(imported)
         }
         var reader = CacheEntryJSONLines.Reader(document)
         while let (entry, _) = try reader.next() {
@@ -101,7 +121,8 @@ struct ImportCommand: AsyncParsableCommand {
             if batch.count == 1000 { try await flush() }
         }
         if !batch.isEmpty { try await flush() }
-        progress("imported \(imported) entries into \(store)")
+        reporter.finish()
+        if !quiet { progress("imported \(imported) entries into \(store)") }
     }
 }
 
