@@ -47,7 +47,7 @@ struct ProxyHandlers: Sendable {
             router.on("/v1/**", method: method) { request, _ in await passThrough(request) }
         }
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: server.semanticReadiness.healthBody)))
         }
         router.get("/metrics") { _, _ in await metricsResponse() }
         registerAdmin(on: router)
@@ -153,7 +153,7 @@ struct ProxyHandlers: Sendable {
         if Self.isStateful(parsed.request, route: route) { controls.bypass() }
         // Embeddings requests have no semantic scope (SemanticScope refuses
         // them), so only the generating routes are ever matched by meaning.
-        let options = controls.options(namespace: parsed.namespace, semantic: server.configuration.semantic)
+        let options = controls.options(namespace: parsed.namespace, semantic: server.configuration.semantic, semanticIndexReady: server.semanticReadiness.isReady)
         let call = UpstreamCall(route: route, headers: request.headers, body: parsed.forwardedBody ?? body)
         if route != .embeddings, parsed.request.isStreaming {
             switch route {

@@ -20,13 +20,19 @@ import ServiceLifecycle
 /// ``run()`` directly and cancel the task to stop. Thread-safe.
 public final class ProxyServer: Service {
     /// How the semantic index is filled when the server starts.
+    ///
+    /// Either way, a store of up to 10 000 entries is indexed before the
+    /// server listens, so that even the first request is matched by meaning;
+    /// over a larger one the server listens at once and answers by exact
+    /// match until the index is ready, while `GET /healthz` reports
+    /// `"semantic_index":"rebuilding"` (docs/PROXY.md, "Start-up").
     public enum SemanticIndexLoading: Sendable {
-        /// ``run()`` rebuilds it from the store before it listens. The default.
+        /// ``run()`` rebuilds it from the store, logging its progress. The default.
         case rebuildFromStore
         /// Something else rebuilds it and keeps it current, such as
         /// LLMCacheRedis's `SemanticIndexFollower` for a store shared by a
-        /// fleet; ``run()`` awaits `ready` before it listens, so the first
-        /// request already sees the index, and does not build it a second time.
+        /// fleet; ``run()`` awaits `ready` to turn the semantic tier on, and
+        /// does not build the index a second time.
         case external(ready: @Sendable () async -> Void)
     }
 
@@ -45,6 +51,7 @@ public final class ProxyServer: Service {
     let requestMemo = RequestMemo()
     let adminToken: AdminToken?
     let semanticIndexLoading: SemanticIndexLoading
+    let semanticReadiness = SemanticReadiness()
 
     /// Creates a server over `store`.
     ///
@@ -84,18 +91,9 @@ public final class ProxyServer: Service {
 
     /// Serves until the task is cancelled or the service group shuts down.
     public func run() async throws {
-        if case .external(let ready) = semanticIndexLoading, cache.semantic != nil {
-            await ready()
-        } else if let semantic = cache.semantic {
-            // The store outlives processes; its vectors come back before the first request.
-            let start = ContinuousClock.now
-            do {
-                let indexed = try await semantic.rebuild(from: cache.store)
-                logger.info("semantic index rebuilt", metadata: ["vectors": "\(indexed)", "seconds": "\((ContinuousClock.now - start).seconds)"])
-            } catch {
-                logger.warning("semantic index not rebuilt; earlier answers are served by exact match only", metadata: ["error": "\(error)"])
-            }
-        }
+        // A large store's index is rebuilt while the server answers by exact match.
+        let indexing = await semanticReadiness.start(semanticIndexLoading, semantic: cache.semantic, store: cache.store, logger: logger)
+        defer { indexing?.cancel() }
         let client = Upstream.makeClient(configuration.upstream)
         let handlers = ProxyHandlers(
             server: self,
