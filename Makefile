@@ -12,9 +12,11 @@ deps:
 	@scripts/install-deps.sh
 	@scripts/install-model.sh
 
-## What the tests drive the proxy with: the OpenAI and Anthropic Python SDKs, LangChain, curl, wrk (idempotent).
+## What the tests drive the proxy with: the OpenAI and Anthropic Python SDKs,
+## LangChain, curl, wrk, and Debian's chromium for the dashboard (idempotent).
 test-deps: deps
 	@scripts/install-test-deps.sh
+	@scripts/install-browser.sh
 
 ## Build and start the caching proxy on the embedded defaults: a SQLite file
 ## and semantic matching with the native MiniLM model, in front of OpenAI.
@@ -33,11 +35,13 @@ demo: deps
 
 ## Install what the tests need, then build and run every test: the Swift
 ## suites (Redis tests start their own redis-server on free loopback ports)
-## and the proxy's end-to-end checks with the official OpenAI and Anthropic SDKs, LangChain and curl.
+## and the proxy's end-to-end checks with the official OpenAI and Anthropic SDKs,
+## LangChain and curl, and its dashboard in headless Chromium.
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/integration-test.sh $(BIN_DEBUG)
+	scripts/dashboard-check.sh $(BIN_DEBUG)
 
 ## Release build and every benchmark; figures go to standard output.
 bench: test-deps
