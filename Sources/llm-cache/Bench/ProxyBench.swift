@@ -14,7 +14,11 @@ import NIOCore
 ///
 /// - `proxy.hit.rps`, `proxy.hit.p99`: exact hits of one ~1 KiB chat request
 ///   over keep-alive connections (wrk, 1 thread, 32 connections by default:
-///   on 2 cores, more wrk threads or connections only queue requests).
+///   on 2 cores, more wrk threads or connections only queue requests), in
+///   five slices taken in turn with the Responses and Messages hits.
+/// - `proxy.responses.hit.*`, `proxy.messages.hit.*` and their
+///   `.ratio_to_chat`, and `proxy.<api>.stream_hit.p99_ms`: the Responses and
+///   Messages APIs beside chat, and streamed hits (ProxyBench+Surfaces.swift).
 /// - `proxy.miss.added_latency`: median time a miss takes through the proxy
 ///   minus the median of the same kind of request sent to the upstream
 ///   directly, one request at a time.
@@ -79,7 +83,7 @@ struct ProxyBench: AsyncParsableCommand {
             var upstreamIterator = upstreamPorts.makeAsyncIterator()
             let upstreamURL = "http://127.0.0.1:\(await upstreamIterator.next()!)"
             let proxy = ProxyServer(
-                configuration: ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1")),
+                configuration: ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1", anthropicBaseURL: upstreamURL)),
                 store: MemoryStore(),
                 logger: logger
             ) { proxyPort.yield($0) }
@@ -113,17 +117,10 @@ struct ProxyBench: AsyncParsableCommand {
     }
 
     func measure(into report: inout BenchReport, wrk: String, seconds: Int, client: HTTPClient, proxyURL: String, upstreamURL: String) async throws {
-        let body = String(decoding: sampleChatRequest(variant: 0), as: UTF8.self)
-        let warm = try await Self.post(client, proxyURL + "/v1/chat/completions", body: body)
-        guard warm.cache == "MISS" || warm.cache == "HIT" else { throw ValidationError("the proxy did not answer the warm-up request") }
-        let check = try await Self.post(client, proxyURL + "/v1/chat/completions", body: body)
-        guard check.cache == "HIT" else { throw ValidationError("the repeat was not a hit (X-Cache: \(check.cache ?? "none"))") }
-
-        progress("hits: wrk -t\(wrkThreads) -c\(connections) -d\(seconds)s on \(proxyURL)")
-        let hits = try Self.runWrk(wrk, url: proxyURL + "/v1/chat/completions", body: body, headers: ["Authorization": "Bearer sk-bench"], threads: wrkThreads, connections: connections, seconds: seconds)
-        report.add("proxy.hit.rps", hits.requestsPerSecond, "req/s")
-        report.add("proxy.hit.p99", hits.p99Milliseconds, "ms")
-        report.add("proxy.hit.p50", hits.p50Milliseconds, "ms")
+        // In slices taken in turn with the Responses and Messages hits
+        // (ProxyBench+Surfaces.swift), so the machine's load drifts over all three alike.
+        let hits = try await measureHits(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL)
+        try await measureStreamHits(into: &report, client: client, proxyURL: proxyURL)
 
         let count = options.quick ? 100 : 500
         progress("misses: \(count) sequential requests, direct and through the proxy")
@@ -204,6 +201,8 @@ struct ProxyBench: AsyncParsableCommand {
         var requestsPerSecond: Double
         var p50Milliseconds: Double
         var p99Milliseconds: Double
+        /// Requests completed, from wrk's "N requests in ..." line.
+        var requests = 0
     }
 
     static func runWrk(_ wrk: String, url: String, body: String, headers: [String: String], threads: Int, connections: Int, seconds: Int) throws -> WrkResult {
@@ -234,7 +233,8 @@ struct ProxyBench: AsyncParsableCommand {
             }
             return .nan
         }
-        return WrkResult(requestsPerSecond: rps, p50Milliseconds: percentile("50%"), p99Milliseconds: percentile("99%"))
+        let requests = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }).flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+        return WrkResult(requestsPerSecond: rps, p50Milliseconds: percentile("50%"), p99Milliseconds: percentile("99%"), requests: requests)
     }
 
     /// wrk prints latencies as `850.00us`, `1.23ms` or `1.01s`.
@@ -369,11 +369,11 @@ struct ProxyBench: AsyncParsableCommand {
         return text
     }
 
-    static func post(_ client: HTTPClient, _ url: String, body: String) async throws -> (cache: String?, body: String) {
+    static func post(_ client: HTTPClient, _ url: String, body: String, headers: [String: String] = openAIHeaders) async throws -> (cache: String?, body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Authorization", value: "Bearer sk-bench")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 << 20)
