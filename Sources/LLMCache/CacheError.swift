@@ -16,6 +16,7 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
             case invalidArgument
             case unsupportedVersion
             case bypassed
+            case storeFull
         }
 
         private let base: Base
@@ -41,6 +42,10 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
         /// An answer was not stored because the sampling policy skips its
         /// request (``SamplingPolicy/skip(above:)``): nothing is wrong.
         public static let bypassed = Code(.bypassed)
+        /// The backend is out of memory and refused the write (Redis at
+        /// `maxmemory` under the `noeviction` policy): nothing was stored, and
+        /// what was stored before is intact. Reads and deletes still work.
+        public static let storeFull = Code(.storeFull)
 
         public var description: String { base.rawValue }
     }

@@ -132,6 +132,12 @@ extension RedisStore {
     end
 
     if op == 'set' then
+      -- Redis at maxmemory with noeviction refuses a script's commands that
+      -- grow memory (OOM) only until the script has written anything (so as
+      -- not to leave it half done); after the removals below, every HSET
+      -- would go through. A growing write first makes a set under OOM fail
+      -- whole, before it has changed anything.
+      redis.call('HINCRBY', stats, 'entries', 0)
       local hex, expireAt, ns = ARGV[3], ARGV[4], ARGV[6]
       local weight, raw, ntags = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[12])
       local ek = p .. 'e:' .. hex
@@ -166,8 +172,10 @@ extension RedisStore {
       local hadVector = ARGV[5] ~= '0' and redis.call('HEXISTS', p .. 'e:' .. ARGV[3], 's') == 1
       local removed = remove(ARGV[3])
       if removed == 0 then settle(ARGV[3]) end
-      if hadVector then feed(ARGV[4], ARGV[5], 'del', ARGV[3]) end
+      -- The removals first: being writes that free memory, they run under
+      -- OOM, and once they have, the feed's XADD does too.
       commit()
+      if hadVector then feed(ARGV[4], ARGV[5], 'del', ARGV[3]) end
       flush()
       return removed
     elseif op == 'batch' then

@@ -397,6 +397,12 @@ public final class RedisStore: CacheStore {
             switch error.code {
             case .timeout:
                 throw CacheError(.timeout, "Redis at \(endpoint) did not answer in time: \(error.message)")
+            case .server where error.serverCode == "OOM" || error.message.contains("OOM command not allowed"):
+                // Redis 7 passes a script's OOM on as such; 6 wraps it in ERR.
+                throw CacheError(
+                    .storeFull,
+                    "Redis at \(endpoint) is full (maxmemory reached under the noeviction policy) and refused to store the entry; entries already stored are intact. Raise maxmemory, or let Redis evict (maxmemory-policy volatile-lru or allkeys-lru; docs/REDIS.md, \"Sizing Redis\")"
+                )
             case .server:
                 throw CacheError(.backendUnavailable, "Redis at \(endpoint) refused the command: \(error.message)")
             default:
