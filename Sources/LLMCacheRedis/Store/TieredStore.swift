@@ -17,8 +17,10 @@ import Synchronization
 ///   ``run()`` has subscribed, and whenever the subscription is lost, reads go
 ///   to Redis and the memory tier is emptied, so a message missed during an
 ///   outage can never leave a stale copy behind.
-/// - A read from Redis that races an invalidation message does not populate the
-///   memory tier (a generation count detects the race).
+/// - A read or write that races an invalidation message, or a lost and
+///   renewed subscription (whose messages in between are lost), does not
+///   populate the memory tier: a generation count, moved by every message
+///   and every change of subscription, detects the race.
 ///
 /// Run it as a ServiceLifecycle `Service` (or call ``run()`` in a task): that
 /// keeps the subscription. Thread-safe.
@@ -31,15 +33,29 @@ public final class TieredStore: CacheStore, Service {
     /// The pub/sub channel invalidations travel on: the Redis store's prefix + `invalidations`.
     public let channel: String
     private let sender: String
-    private let state = TierState()
+    let state = TierState()
     private let logger: Logger
+    private let hooks: Hooks
+
+    /// Points where tests hold an operation to interleave it with others.
+    struct Hooks: Sendable {
+        /// After a read from Redis, before the entry may be copied into memory.
+        var afterRedisRead: @Sendable () async -> Void = {}
+        /// After a write to Redis, before the entry may be copied into memory.
+        var afterRedisWrite: @Sendable () async -> Void = {}
+    }
 
     /// Creates a tiered store; call ``run()`` to subscribe to invalidations.
-    public init(memory: MemoryStore, redis: RedisStore, logger: Logger = Logger(label: "llm-cache.tiered")) {
+    public convenience init(memory: MemoryStore, redis: RedisStore, logger: Logger = Logger(label: "llm-cache.tiered")) {
+        self.init(memory: memory, redis: redis, logger: logger, hooks: Hooks())
+    }
+
+    init(memory: MemoryStore, redis: RedisStore, logger: Logger, hooks: Hooks) {
         self.memory = memory
         self.redis = redis
         self.channel = redis.prefix + "invalidations"
         self.logger = logger
+        self.hooks = hooks
         var generator = SystemRandomNumberGenerator()
         self.sender = String(generator.next(), radix: 36)
     }
@@ -51,6 +67,7 @@ public final class TieredStore: CacheStore, Service {
         if isSubscribed, let entry = memory.lookup(key) { return entry }
         let generation = state.generation.load(ordering: .acquiring)
         guard let entry = try await redis.get(key) else { return nil }
+        await hooks.afterRedisRead()
         if isSubscribed, state.generation.load(ordering: .acquiring) == generation {
             // Too large for memory is fine: it stays in Redis only.
             try? memory.insert(entry)
@@ -59,9 +76,13 @@ public final class TieredStore: CacheStore, Service {
     }
 
     public func set(_ entry: CacheEntry) async throws {
+        let generation = state.generation.load(ordering: .acquiring)
         try await redis.set(entry)
+        await hooks.afterRedisWrite()
         _ = memory.remove(entry.key)
-        if isSubscribed { try? memory.insert(entry) }
+        // Another process's invalidation may have removed the entry from
+        // Redis since it was written; then it is not copied into memory.
+        if isSubscribed, state.generation.load(ordering: .acquiring) == generation { try? memory.insert(entry) }
         await broadcast("k" + entry.key.hex)
     }
 
@@ -129,8 +150,12 @@ public final class TieredStore: CacheStore, Service {
             while !Task.isCancelled {
                 do {
                     let subscription = try await redis.client.subscribe(to: [channel])
-                    // Anything cached before the subscription was up may have been invalidated meanwhile.
+                    // Anything cached before the subscription was up may have
+                    // been invalidated meanwhile, and so may what a read or
+                    // write in flight since then is about to copy into memory.
                     _ = memory.invalidateNow(.all)
+                    state.generation.add(1, ordering: .releasing)
+                    state.subscriptions.add(1, ordering: .releasing)
                     state.trusted.store(true, ordering: .releasing)
                     delay = .milliseconds(50)
                     for try await message in subscription {
@@ -143,6 +168,7 @@ public final class TieredStore: CacheStore, Service {
                     logger.warning("invalidation subscription lost; serving from Redis only until it is back", metadata: ["error": "\(error)"])
                 }
                 state.trusted.store(false, ordering: .releasing)
+                state.generation.add(1, ordering: .releasing)
                 _ = memory.invalidateNow(.all)
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
@@ -153,7 +179,10 @@ public final class TieredStore: CacheStore, Service {
 }
 
 /// The tiered store's shared flags, as atomics read on every lookup.
-private final class TierState: Sendable {
+final class TierState: Sendable {
     let trusted = Atomic<Bool>(false)
+    /// Moved by every invalidation message applied and every change of subscription.
     let generation = Atomic<Int>(0)
+    /// How many times the subscription has been (re)established.
+    let subscriptions = Atomic<Int>(0)
 }
