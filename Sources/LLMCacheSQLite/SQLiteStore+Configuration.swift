@@ -77,6 +77,15 @@ extension SQLiteStore {
         /// ``UnwritableFilePolicy/openReadOnly``.
         public var onUnwritableFile: UnwritableFilePolicy = .fail
 
+        /// Run `PRAGMA quick_check` when opening, so damage anywhere in the
+        /// file (not only its header and length, which are always checked) is
+        /// found before the first request, and handled by
+        /// ``onDamagedFile``. Default `false`: it reads the whole file, about
+        /// a second per few hundred MB, before the store can serve; without
+        /// it, damaged pages fail the read that reaches them and damaged
+        /// values fail their checksum.
+        public var quickCheckOnOpen: Bool = false
+
         /// Open the file read-only: no schema upgrade, no writes (they throw
         /// ``CacheError/Code/backendUnavailable``), damaged entries answered
         /// as misses but not deleted. The file must exist with the current

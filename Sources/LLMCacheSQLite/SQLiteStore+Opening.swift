@@ -81,6 +81,13 @@ extension SQLiteStore {
         }
         do {
             let pool = try openPool(path: path, configuration: config, busyTimeout: configuration.busyTimeout)
+            if configuration.quickCheckOnOpen {
+                let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+                if problems != ["ok"] {
+                    let lines = problems.flatMap { $0.split(separator: "\n") }.prefix(4)
+                    throw DamagedFile(detail: "PRAGMA quick_check found: \(lines.joined(separator: "; "))")
+                }
+            }
             if readOnly {
                 try pool.read { db in try SQLiteSchema.checkReadOnly(db, path: path) }
                 return Opened(pool: pool, writer: nil)
@@ -94,6 +101,8 @@ extension SQLiteStore {
             }
             let writer = try SQLiteWriter(path: path, synchronous: synchronous, busyTimeout: configuration.busyTimeout, backgroundCheckpoints: configuration.durability == .normal)
             return Opened(pool: pool, writer: writer)
+        } catch let damage as DamagedFile {
+            throw damage
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
             throw DamagedFile(detail: error.message ?? "\(error.resultCode)")
         } catch {

@@ -248,6 +248,37 @@ struct SQLiteDamagedFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).allSatisfy { !$0.contains("damaged") })
     }
 
+    @Test("damage inside the file is found on open by quickCheckOnOpen, and set aside")
+    func quickCheck() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("cache.sqlite")
+        try await filledFile(path)
+        let (pageSize, root) = try await DatabaseQueue(path: path).read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096,
+             try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'entries'") ?? 0)
+        }
+        // The root page of the entries table, overwritten: header and length intact.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64((root - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: pageSize))
+        try handle.close()
+
+        // Without the check, the open succeeds and the damage waits for a read.
+        _ = try SQLiteStore(path: path)
+
+        var configuration = SQLiteStore.Configuration(path: path)
+        configuration.quickCheckOnOpen = true
+        let error = try #require(throws: CacheError.self) { try SQLiteStore(configuration: configuration) }
+        #expect(error.code == .corruptData)
+
+        configuration.onDamagedFile = .setAside
+        let log = CapturedLog()
+        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        #expect(try await store.count() == 0)
+        #expect(log.lines.contains { $0.level == .error && $0.message.contains("is damaged") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).contains { $0.hasPrefix("cache.sqlite.damaged-") })
+    }
+
     @Test("another application's SQLite database is never set aside")
     func foreignDatabaseIsNotSetAside() throws {
         let directory = try TemporaryDirectory()
