@@ -24,6 +24,11 @@ extension SQLiteStore {
                     "SQLite cache \(path) is damaged or not a SQLite database (\(damage.detail)); the file was left as it is: move it aside to start with an empty cache, restore it from a backup or an `llm-cache export` file, or let the store do it (SQLiteStore.Configuration.onDamagedFile = .setAside, the default of `llm-cache serve`)"
                 )
             }
+            // Another process opening the same file may have set it aside and
+            // started a fresh one since this attempt: use that one rather
+            // than move it too. This narrows the race to the instant between
+            // the second look and the rename.
+            if let opened = try? openOnce(configuration, readOnly: false) { return opened }
             let movedTo = try setAside(path, because: damage)
             logger.error(
                 "SQLite cache \(path) is damaged (\(damage.detail)); it was moved to \(movedTo) (with its -wal and -shm, if any) and an empty cache was started at \(path). Entries are fetched again as they are asked for; delete \(movedTo) once you no longer need it, or inspect it with sqlite3",

@@ -98,6 +98,25 @@ struct SQLiteChecksumTests {
         #expect(try await store.statistics().corruptEntries == 1)
     }
 
+    @Test("a burst of damaged entries is counted in full but logged at most once a second")
+    func warningsAreRateLimited() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("cache.sqlite")
+        let log = CapturedLog()
+        let store = try SQLiteStore(path: path, logger: log.logger)
+        for i in 0..<20 { try await store.set(testEntry("e\(i)")) }
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE entries SET value = X'00' || value")
+        }
+        for i in 0..<20 { #expect(try await store.get(testKey("e\(i)")) == nil) }
+        #expect(try await store.statistics().corruptEntries == 20)
+        #expect(try await store.count() == 0)
+        // Less than a second for 20 reads: one line. The reporter's window is
+        // one second; a machine too slow for that would write two.
+        let warnings = log.lines.filter { $0.level == .warning }
+        #expect((1...2).contains(warnings.count), "\(warnings.count) lines")
+    }
+
     @Test("entries written before checksums (schema version 2) are still served after the upgrade")
     func entriesWithoutChecksum() async throws {
         let directory = try TemporaryDirectory()
