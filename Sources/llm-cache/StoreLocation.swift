@@ -82,7 +82,11 @@ extension StoreLocation {
             do {
                 let store = try SQLiteStore(configuration: configuration, logger: logger)
                 return (store, "\(self)\(store.isReadOnly ? " (read-only)" : "") behind \(budget) of memory")
-            } catch let error as CacheError where error.code == .backendUnavailable {
+            } catch let error as CacheError where error.code == .backendUnavailable || (error.code == .corruptData && error.message.contains("could not be moved aside")) {
+                // Unwritable, or damaged in a directory where it cannot be
+                // renamed: either way a cache can wait. Another application's
+                // database, or a file from a newer release, still stops the
+                // server: the path is probably wrong.
                 logger.error(
                     "the SQLite cache cannot be opened (\(error.message)); serving from memory only until it is fixed and the server restarted: answers are cached for this run and lost at exit",
                     metadata: ["path": "\(path)"]

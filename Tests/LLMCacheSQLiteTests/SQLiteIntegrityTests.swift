@@ -151,7 +151,9 @@ struct SQLiteChecksumTests {
 /// system without the attribute).
 private func makeUnwritable(_ path: String) -> Bool {
     if geteuid() != 0 {
-        return chmod(path, 0o444) == 0
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        return chmod(path, isDirectory.boolValue ? 0o555 : 0o444) == 0
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -171,7 +173,9 @@ private func makeUnwritable(_ path: String) -> Bool {
 
 private func makeWritable(_ path: String) {
     if geteuid() != 0 {
-        chmod(path, 0o644)
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        chmod(path, isDirectory.boolValue ? 0o755 : 0o644)
         return
     }
     let process = Process()
@@ -368,6 +372,29 @@ struct SQLiteDamagedFileTests {
         let line = try #require(log.lines.first { $0.level == .error })
         #expect(line.message.contains("read-only"))
         #expect(line.message.contains("permissions"))
+    }
+
+    @Test(
+        "a damaged file whose directory cannot be written is left as it is, and says why",
+        .enabled(if: canMakeFilesUnwritable, "needs chmod (not root) or chattr +i (root)")
+    )
+    func damagedInUnwritableDirectory() async throws {
+        let directory = try TemporaryDirectory()
+        let folder = directory.path("locked")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let path = folder + "/cache.sqlite"
+        let garbage = Data(repeating: 0x5A, count: 4096)
+        try garbage.write(to: URL(fileURLWithPath: path))
+        try #require(makeUnwritable(folder))
+        defer { makeWritable(folder) }
+
+        var configuration = SQLiteStore.Configuration(path: path)
+        configuration.onDamagedFile = .setAside
+        let error = try #require(throws: CacheError.self) { try SQLiteStore(configuration: configuration) }
+        #expect(error.code == .corruptData)
+        #expect(error.message.contains("could not be moved aside"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["cache.sqlite"])
     }
 
     @Test("llm-cache serve starts on a damaged file, sets it aside and serves")
