@@ -47,11 +47,14 @@ let package = Package(
         .target(name: "CKernels"),
         // Cache-line prefetch hints for the memory store's batched policy updates.
         .target(name: "CPrefetch"),
+        // CRC-32C of stored values (SSE4.2 `crc32`, chosen at run time).
+        .target(name: "CChecksum"),
         .target(
             name: "LLMCache",
             dependencies: [
                 "CZstd",
                 "CPrefetch",
+                "CChecksum",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -169,7 +172,7 @@ let package = Package(
         .testTarget(name: "LLMCacheEvaluationTests", dependencies: ["LLMCacheEvaluation", "LLMCache"]),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
         .testTarget(name: "LLMCacheEmbeddingsTests", dependencies: ["LLMCacheEmbeddings"]),
-        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "LLMCacheSQLiteTests", dependencies: ["LLMCacheSQLite", "LLMCache", "LLMCacheConformance", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "LLMCacheRedisTests",
             dependencies: [

@@ -136,6 +136,20 @@ result "LLMCACHE_SAMPLING=skip-above:0.5: hot requests bypass, cool ones are cac
 bad="$("$bin" serve --sampling variants:zero 2>&1 >/dev/null)"
 grep -q "variants:N" <<<"$bad"; result "--sampling with a bad value says what is accepted" $? "$bad"
 
+# A cache file that is not a database does not stop the proxy: it is moved
+# aside (kept, named in the log) and the proxy caches into a fresh file.
+head -c 8192 /dev/urandom >"$work/damaged.sqlite"
+cp "$work/damaged.sqlite" "$work/damaged.original"
+if start "$work/proxy-damaged" "$bin" serve --port 0 --upstream "$upstream/v1" --store "sqlite:$work/damaged.sqlite" --semantic off; then
+  proxy_damaged="$url"
+  moved="$(ls "$work"/damaged.sqlite.damaged-* 2>/dev/null | head -1)"
+  sequence="$(sample_cache "$proxy_damaged" "$cool")/$(sample_cache "$proxy_damaged" "$cool")"
+  [ -n "$moved" ] && cmp -s "$moved" "$work/damaged.original" && grep -q "moved to $moved" "$work/proxy-damaged.log" && [ "$sequence" = "MISS/HIT" ]
+  result "serve on a damaged SQLite file: set aside with a log line, then caches in a fresh file" $? "moved '$moved', got $sequence, log: $(tail -2 "$work/proxy-damaged.log")"
+else
+  result "serve on a damaged SQLite file starts" 1 "it did not start"
+fi
+
 # Two proxies sharing one real redis-server (--redis): what one stores the other
 # serves, and an invalidation through one reaches the other's memory tier.
 redis_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -32,12 +32,24 @@ final class SQLiteReaderPool: Sendable {
         self.maximumIdle = maximumIdle
     }
 
+    /// What a read found under a key.
+    enum Found {
+        /// No live entry.
+        case none
+        /// The entry, its checksum verified (or absent: written before
+        /// schema version 3).
+        case entry(CacheEntry)
+        /// A row whose value does not match its checksum: damaged. The row id
+        /// lets the store delete this row and not a newer one with the same key.
+        case damaged(rowID: Int64)
+    }
+
     /// The live entry under `key` at `now`, or `nil`.
     ///
     /// - Throws: GRDB's `DatabaseError` carrying SQLite's result code, for
     ///   ``SQLiteStore/translate(_:path:busyTimeout:while:)``; `CacheError`
     ///   for a row that does not decode.
-    func entry(for key: CacheKey, now: Int64) throws -> CacheEntry? {
+    func entry(for key: CacheKey, now: Int64) throws -> Found {
         // Opening on demand: more callers at once than idle connections (a rare
         // burst, since synchronous callers are bounded by the threads running
         // them) get a connection of their own, closed again if the list is full.
@@ -60,10 +72,11 @@ final class SQLiteReaderPool: Sendable {
         private let db: OpaquePointer
         private let select: OpaquePointer
 
-        /// Columns 0–12 of ``SQLiteStore/selectEntrySQL``; the caller has the key.
+        /// Columns 0–12 of ``SQLiteStore/selectEntrySQL``, then the checksum
+        /// and the row id; the caller has the key.
         static let selectSQL = """
             SELECT e.namespace, e.model, e.tags, e.created_at, e.expires_at, e.compute_ns, e.encoding, e.raw_size, e.value,
-                   s.scope, s.text, s.embedding_model, s.vector
+                   s.scope, s.text, s.embedding_model, s.vector, e.checksum, e.id
             FROM entries e LEFT JOIN semantic s ON s.entry_id = e.id
             WHERE e.key = ? AND (e.expires_at IS NULL OR e.expires_at > ?)
             """
@@ -95,7 +108,7 @@ final class SQLiteReaderPool: Sendable {
             sqlite3_close_v2(db)
         }
 
-        func entry(for key: CacheKey, now: Int64, path: String) throws -> CacheEntry? {
+        func entry(for key: CacheKey, now: Int64, path: String) throws -> Found {
             defer {
                 sqlite3_reset(select)
                 sqlite3_clear_bindings(select)
@@ -104,8 +117,14 @@ final class SQLiteReaderPool: Sendable {
             guard bound == SQLITE_OK else { throw Self.error(bound, db) }
             sqlite3_bind_int64(select, 2, now)
             let stepped = sqlite3_step(select)
-            if stepped == SQLITE_DONE { return nil }
+            if stepped == SQLITE_DONE { return .none }
             guard stepped == SQLITE_ROW else { throw Self.error(stepped, db) }
+            let value = blob(8)
+            // Verified in place, before anything is copied or decoded.
+            if sqlite3_column_type(select, 13) != SQLITE_NULL,
+               UInt32(truncatingIfNeeded: sqlite3_column_int64(select, 13)) != EntryChecksum.of(key: key, value: value) {
+                return .damaged(rowID: sqlite3_column_int64(select, 14))
+            }
 
             let encodingName = text(6)
             guard let encoding = ValueEncoding(name: encodingName) else {
@@ -120,8 +139,7 @@ final class SQLiteReaderPool: Sendable {
                     vector: try SQLiteRowCodec.vector(blob(12), path: path)
                 )
             }
-            let value = blob(8)
-            return CacheEntry(
+            return .entry(CacheEntry(
                 key: key,
                 value: value.isEmpty ? Data() : Data(value),
                 encoding: encoding,
@@ -133,7 +151,7 @@ final class SQLiteReaderPool: Sendable {
                 expiresAt: sqlite3_column_type(select, 4) == SQLITE_NULL ? nil : CacheTimestamp(nanosecondsSinceEpoch: sqlite3_column_int64(select, 4)),
                 computeDuration: .nanoseconds(sqlite3_column_int64(select, 5)),
                 semantic: semantic
-            )
+            ))
         }
 
         /// A column's bytes, valid until the next step or reset: read them

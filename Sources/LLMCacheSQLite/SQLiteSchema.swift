@@ -6,7 +6,7 @@ import LLMCache
 /// file from a newer release is refused instead of misread.
 enum SQLiteSchema {
     /// The version this release writes.
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// Step `n` (1-based) takes the schema from version `n - 1` to `n`.
     static let steps: [String] = [
@@ -66,6 +66,13 @@ enum SQLiteSchema {
             DELETE FROM semantic WHERE entry_id = OLD.id;
         END;
         """,
+        // 3: a CRC-32C of key and value (``EntryChecksum``), checked on every
+        // read. Nullable, and no rewrite of existing rows: entries written
+        // before this version have none and are served unverified, so nothing
+        // cached is lost by upgrading.
+        """
+        ALTER TABLE entries ADD COLUMN checksum INTEGER;
+        """,
     ]
 
     /// Brings the schema of `db` to `target` (the current version by default).
@@ -95,6 +102,21 @@ enum SQLiteSchema {
             }
             try db.execute(sql: "PRAGMA user_version = \(target)")
             return .commit
+        }
+    }
+
+    /// Checks that a file opened read-only can be read as it is: it cannot be
+    /// created or brought up to date.
+    static func checkReadOnly(_ db: Database, path: String) throws {
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        try check(version, path: path)
+        guard version == currentVersion else {
+            throw CacheError(
+                .backendUnavailable,
+                version == 0
+                    ? "the SQLite cache \(path) is open read-only and holds no cache yet, so it cannot be created; make it writable by this user"
+                    : "the SQLite cache \(path) has schema version \(version) and is open read-only, so it cannot be brought up to version \(currentVersion); make it writable by this user once, so the upgrade can run"
+            )
         }
     }
 

@@ -28,8 +28,69 @@ extension SQLiteStore {
             public var description: String { "synchronous=\(pragmaValue)" }
         }
 
+        /// What opening does with a file that is not a healthy SQLite
+        /// database: not a database at all, a damaged header, cut short.
+        public struct DamagedFilePolicy: Hashable, Sendable, CustomStringConvertible {
+            private let name: String
+            private init(_ name: String) { self.name = name }
+
+            /// Fail with ``CacheError/Code/corruptData``, leaving the file as it is.
+            public static let fail = DamagedFilePolicy("fail")
+            /// Rename the file (and its -wal and -shm) to
+            /// `PATH.damaged-YYYYMMDDTHHMMSSZ`, log an error naming it, and start
+            /// an empty cache at `PATH`: a cache can be refilled, so a server
+            /// should keep serving. The file is never deleted; if it cannot be
+            /// renamed, opening fails as with ``fail``.
+            public static let setAside = DamagedFilePolicy("setAside")
+
+            public var description: String { name }
+        }
+
+        /// What opening does with a file this user cannot write (permissions,
+        /// a read-only file system).
+        public struct UnwritableFilePolicy: Hashable, Sendable, CustomStringConvertible {
+            private let name: String
+            private init(_ name: String) { self.name = name }
+
+            /// Fail with ``CacheError/Code/backendUnavailable``.
+            public static let fail = UnwritableFilePolicy("fail")
+            /// Open the file read-only (as ``Configuration/readOnly``) and log
+            /// an error saying how to fix the permissions: hits are served,
+            /// writes fail, which the ``LLMCache`` facade turns into answers not
+            /// stored. If the file cannot even be read (it does not exist, or
+            /// its schema is older and needs an upgrade), opening fails.
+            public static let openReadOnly = UnwritableFilePolicy("openReadOnly")
+
+            public var description: String { name }
+        }
+
         /// The database file. Created when missing (its directory must exist).
         public var path: String
+
+        /// What to do with a damaged file; default ``DamagedFilePolicy/fail``,
+        /// so a library never moves a file it was given unless asked.
+        /// `llm-cache serve` uses ``DamagedFilePolicy/setAside``.
+        public var onDamagedFile: DamagedFilePolicy = .fail
+
+        /// What to do with a file that cannot be written; default
+        /// ``UnwritableFilePolicy/fail``. `llm-cache serve` uses
+        /// ``UnwritableFilePolicy/openReadOnly``.
+        public var onUnwritableFile: UnwritableFilePolicy = .fail
+
+        /// Run `PRAGMA quick_check` when opening, so damage anywhere in the
+        /// file (not only its header and length, which are always checked) is
+        /// found before the first request, and handled by
+        /// ``onDamagedFile``. Default `false`: it reads the whole file, about
+        /// a second per few hundred MB, before the store can serve; without
+        /// it, damaged pages fail the read that reaches them and damaged
+        /// values fail their checksum.
+        public var quickCheckOnOpen: Bool = false
+
+        /// Open the file read-only: no schema upgrade, no writes (they throw
+        /// ``CacheError/Code/backendUnavailable``), damaged entries answered
+        /// as misses but not deleted. The file must exist with the current
+        /// schema. Default `false`.
+        public var readOnly: Bool = false
 
         /// The byte budget: the sum of ``CacheEntry/weight`` the file may hold;
         /// default 1 GiB.

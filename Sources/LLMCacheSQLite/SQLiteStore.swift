@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LLMCache
+import Logging
 import Synchronization
 
 /// A ``CacheStore`` in one SQLite file: the persistent default store.
@@ -18,9 +19,16 @@ import Synchronization
 /// - When the total ``CacheEntry/weight`` exceeds ``Configuration/maximumBytes``,
 ///   the least recently written entries are evicted in a batch.
 ///
+/// - Every row carries a CRC-32C of its key and value (``EntryChecksum``),
+///   checked on each read: a damaged value is a miss, deleted and counted in
+///   ``StoreStatistics/corruptEntries``, never served.
+///
 /// Failures are ``CacheError``s naming the file: `.corruptData` for a damaged
-/// file (never wiped), `.unsupportedVersion` for a file from a newer release,
-/// `.timeout` when another process holds the lock too long.
+/// file (never deleted; renamed aside under
+/// ``Configuration/DamagedFilePolicy/setAside``), `.unsupportedVersion` for a
+/// file from a newer release, `.timeout` when another process holds the lock
+/// too long, `.backendUnavailable` for a file that cannot be written (opened
+/// read-only under ``Configuration/UnwritableFilePolicy/openReadOnly``).
 ///
 /// Thread-safe: every method may be called from any task.
 public final class SQLiteStore: CacheStore {
@@ -33,8 +41,18 @@ public final class SQLiteStore: CacheStore {
     let pool: DatabasePool
     /// The connections hits read on; see ``SQLiteReaderPool``.
     let readers: SQLiteReaderPool
-    /// The connection entries are stored on; see ``SQLiteWriter``.
-    let writer: SQLiteWriter
+    /// The connection entries are stored on; see ``SQLiteWriter``. `nil` when
+    /// the file is open read-only.
+    let writer: SQLiteWriter?
+    let logger: Logger
+    /// Counts and logs entries whose checksum does not match.
+    let corruptEntries: CorruptEntryReporter
+
+    /// Whether the file was opened read-only (``Configuration/readOnly``, or an
+    /// unwritable file under ``Configuration/UnwritableFilePolicy/openReadOnly``):
+    /// reads are served, and every write throws `.backendUnavailable`, which
+    /// the ``LLMCache`` facade turns into an answer not stored.
+    public var isReadOnly: Bool { writer == nil }
     let clock: any CacheClock
     /// The in-process tier (``Configuration/memoryTierBytes``), if any.
     public let memoryTier: MemoryStore?
@@ -52,45 +70,42 @@ public final class SQLiteStore: CacheStore {
     /// Opens (creating if needed) the file at `configuration.path`, bringing an
     /// older schema up to date.
     ///
+    /// A file that is not a healthy SQLite database (not a database at all, a
+    /// damaged header, truncated) fails with `.corruptData` and is left
+    /// untouched, unless ``Configuration/onDamagedFile`` is
+    /// ``Configuration/DamagedFilePolicy/setAside``: then it is renamed beside
+    /// itself, an error is logged naming where it went, and an empty cache is
+    /// started at `path`. A file this user cannot write fails with
+    /// `.backendUnavailable`, unless ``Configuration/onUnwritableFile`` is
+    /// ``Configuration/UnwritableFilePolicy/openReadOnly``: then it is opened
+    /// read-only (see ``isReadOnly``) and an error is logged saying how to fix it.
+    ///
     /// - Parameters:
     ///   - clock: the time entries expire by; the system clock by default.
     ///   - events: where to publish removals; a new bus by default.
-    /// - Throws: ``CacheError`` `.invalidConfiguration`, `.corruptData` (the
-    ///   file is not a healthy LLMCache database; it is left untouched),
+    ///   - logger: where a file set aside, a read-only open and damaged
+    ///     entries (rate-limited) are reported; label `llm-cache.sqlite` by default.
+    /// - Throws: ``CacheError`` `.invalidConfiguration`, `.corruptData`,
     ///   `.unsupportedVersion`, `.timeout` or `.backendUnavailable`.
-    public init(configuration: Configuration, clock: any CacheClock = SystemCacheClock(), events: CacheEventBus = CacheEventBus()) throws {
+    public init(
+        configuration: Configuration,
+        clock: any CacheClock = SystemCacheClock(),
+        events: CacheEventBus = CacheEventBus(),
+        logger: Logger = Logger(label: "llm-cache.sqlite")
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.clock = clock
         self.events = events
-        memoryTier = configuration.memoryTierBytes > 0 ? MemoryStore(configuration: .init(maximumBytes: configuration.memoryTierBytes), clock: clock) : nil
-
-        var config = GRDB.Configuration()
-        config.busyMode = .timeout(configuration.busyTimeout.seconds)
-        config.maximumReaderCount = configuration.maximumReaders
-        config.journalMode = .wal
-        config.label = "LLMCache.SQLiteStore"
-        let synchronous = configuration.durability.pragmaValue
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
+        self.logger = logger
         let path = configuration.path
+        corruptEntries = CorruptEntryReporter(logger: logger, store: "SQLite cache \(path)")
+        memoryTier = configuration.memoryTierBytes > 0 ? MemoryStore(configuration: .init(maximumBytes: configuration.memoryTierBytes), clock: clock) : nil
         readers = SQLiteReaderPool(path: path, busyTimeout: configuration.busyTimeout, maximumIdle: configuration.maximumReaders)
-        do {
-            pool = try Self.openPool(path: path, configuration: config, busyTimeout: configuration.busyTimeout)
-            try pool.writeWithoutTransaction { db in
-                // DatabasePool sets synchronous=NORMAL on its writer when it
-                // switches the file to WAL, after prepareDatabase has run, so a
-                // `.full` store's deletes were not synced: set it again.
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-                try SQLiteSchema.migrate(db, path: path)
-            }
-            writer = try SQLiteWriter(path: path, synchronous: synchronous, busyTimeout: configuration.busyTimeout, backgroundCheckpoints: configuration.durability == .normal)
-        } catch {
-            throw Self.translate(error, path: path, busyTimeout: configuration.busyTimeout, while: "opening")
-        }
+        let opened = try Self.open(configuration, logger: logger)
+        pool = opened.pool
+        writer = opened.writer
     }
-
     /// Opens the pool, retrying while another process holds a lock.
     ///
     /// Switching a new file to WAL (`PRAGMA journal_mode = WAL`, run by
@@ -111,15 +126,15 @@ public final class SQLiteStore: CacheStore {
 
     /// Opens the file at `path` with default settings (1 GiB budget, WAL,
     /// `synchronous=NORMAL`); see ``init(configuration:clock:events:)``.
-    public convenience init(path: String, clock: any CacheClock = SystemCacheClock(), events: CacheEventBus = CacheEventBus()) throws {
-        try self.init(configuration: Configuration(path: path), clock: clock, events: events)
+    public convenience init(path: String, clock: any CacheClock = SystemCacheClock(), events: CacheEventBus = CacheEventBus(), logger: Logger = Logger(label: "llm-cache.sqlite")) throws {
+        try self.init(configuration: Configuration(path: path), clock: clock, events: events, logger: logger)
     }
 
     // MARK: - CacheStore
 
     static let selectEntrySQL = """
         SELECT e.namespace, e.model, e.tags, e.created_at, e.expires_at, e.compute_ns, e.encoding, e.raw_size, e.value,
-               s.scope, s.text, s.embedding_model, s.vector, e.key
+               s.scope, s.text, s.embedding_model, s.vector, e.key, e.checksum, e.id
         FROM entries e LEFT JOIN semantic s ON s.entry_id = e.id
         """
 
@@ -130,11 +145,15 @@ public final class SQLiteStore: CacheStore {
     /// one of the store's own reader connections (``SQLiteReaderPool``): a WAL
     /// read never waits for a lock, and GRDB's read API would cost as much as
     /// the query itself.
+    ///
+    /// An entry whose value does not match its checksum (damaged on disk) is
+    /// answered as `nil`, deleted, counted in
+    /// ``StoreStatistics/corruptEntries`` and logged (at most once a second).
     public func get(_ key: CacheKey) async throws -> CacheEntry? {
-        guard let tier = memoryTier else { return try read(key) }
+        guard let tier = memoryTier else { return try await read(key) }
         if tierIsCurrent(tier), let entry = tier.lookup(key) { return entry }
         let generation = tierState.withLock { $0.generation }
-        guard let entry = try read(key) else { return nil }
+        guard let entry = try await read(key) else { return nil }
         tierState.withLock { state in
             // Too large for the tier is fine: it is read from the file.
             if state.generation == generation { try? tier.insert(entry) }
@@ -142,19 +161,44 @@ public final class SQLiteStore: CacheStore {
         return entry
     }
 
-    private func read(_ key: CacheKey) throws -> CacheEntry? {
+    private func read(_ key: CacheKey) async throws -> CacheEntry? {
+        let found: SQLiteReaderPool.Found
         do {
-            return try readers.entry(for: key, now: clock.now().nanosecondsSinceEpoch)
+            found = try readers.entry(for: key, now: clock.now().nanosecondsSinceEpoch)
         } catch {
             throw translate(error, "reading an entry")
         }
+        switch found {
+        case .none:
+            return nil
+        case .entry(let entry):
+            return entry
+        case .damaged(let rowID):
+            await dropDamaged(key, rowID: rowID)
+            return nil
+        }
+    }
+
+    /// Deletes a damaged row by its id, so that an entry stored under the same
+    /// key since it was read is kept. A failure to delete (a read-only file,
+    /// a lock held too long) leaves the row to be found damaged again: it is
+    /// never served.
+    func dropDamaged(_ key: CacheKey, rowID: Int64) async {
+        var removed = false
+        if writer != nil {
+            removed = (try? await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "DELETE FROM entries WHERE id = ? AND key = ?", arguments: [rowID, SQLiteRowCodec.blob(key)])
+            }) != nil
+        }
+        tierForget(.key(key))
+        corruptEntries.report(key, removed: removed)
     }
 
     /// Whether `tier` may answer now. Empties it first when another connection
     /// has written to the file since the last check; `false` (read the file)
     /// while the writing connection is busy, rather than wait for it.
     private func tierIsCurrent(_ tier: MemoryStore) -> Bool {
-        guard let version = writer.dataVersionIfIdle() else { return false }
+        guard let version = writer?.dataVersionIfIdle() else { return false }
         tierState.withLock { state in
             guard state.version != version else { return }
             tier.invalidateNow(.all)
@@ -199,6 +243,7 @@ public final class SQLiteStore: CacheStore {
         let maximumBytes = configuration.maximumBytes
         let wantKeys = events.hasSubscribers
         let path = configuration.path
+        guard let writer else { throw readOnlyError("storing an entry") }
         let removed: Removals
         do {
             removed = try await writer.write(entries, now: now, maximumBytes: maximumBytes, wantKeys: wantKeys, path: path)
@@ -276,7 +321,8 @@ public final class SQLiteStore: CacheStore {
                 storedBytes: row?[1] ?? 0,
                 rawBytes: row?[2] ?? 0,
                 evictions: evictionCount.load(ordering: .relaxed),
-                expirations: expirationCount.load(ordering: .relaxed)
+                expirations: expirationCount.load(ordering: .relaxed),
+                corruptEntries: corruptEntries.total
             )
         } catch {
             throw translate(error, "reading statistics")
@@ -308,6 +354,10 @@ public final class SQLiteStore: CacheStore {
         try pool.unsafeRead(body)
     }
 
+    func readOnlyError(_ operation: String) -> CacheError {
+        CacheError(.backendUnavailable, "SQLite cache \(configuration.path) is open read-only, so \(operation) is not possible; make the file, its -wal and -shm companions and its directory writable by this user, then restart")
+    }
+
     func translate(_ error: any Error, _ operation: String) -> any Error {
         Self.translate(error, path: configuration.path, busyTimeout: configuration.busyTimeout, while: operation)
     }
@@ -333,6 +383,7 @@ public final class SQLiteStore: CacheStore {
         now: Int64,
         _ delete: @escaping @Sendable (Database) throws -> [Row]
     ) async throws -> (live: Int, expired: [CacheKey]) {
+        guard writer != nil else { throw readOnlyError(operation) }
         let path = configuration.path
         do {
             return try await pool.writeWithoutTransaction { db in
@@ -356,7 +407,17 @@ public final class SQLiteStore: CacheStore {
         }
     }
 
-    /// Decodes a row of ``selectEntrySQL``.
+    /// Decodes a row of ``selectEntrySQL``; ``SQLiteReaderPool/Found/damaged(rowID:)``
+    /// when its value does not match its checksum.
+    static func found(_ row: Row, path: String) throws -> SQLiteReaderPool.Found {
+        let entry = try entry(row, key: nil, path: path)
+        if let checksum = row[14] as Int64?, UInt32(truncatingIfNeeded: checksum) != EntryChecksum.of(key: entry.key, value: entry.value) {
+            return .damaged(rowID: row[15])
+        }
+        return .entry(entry)
+    }
+
+    /// Decodes a row of ``selectEntrySQL``, without checking its checksum.
     static func entry(_ row: Row, key: CacheKey?, path: String) throws -> CacheEntry {
         let encodingName: String = row[6]
         guard let encoding = ValueEncoding(name: encodingName) else {
@@ -422,11 +483,19 @@ final class EntryPager: Sendable {
             case .done:
                 return nil
             case .fetch(let lastKey):
-                let page = try fetchPage(after: lastKey)
+                let rows = try fetchPage(after: lastKey)
+                var page: [CacheEntry] = []
+                for (key, found) in rows {
+                    switch found {
+                    case .entry(let entry): page.append(entry)
+                    case .damaged(let rowID): await store.dropDamaged(key, rowID: rowID)
+                    case .none: break
+                    }
+                }
                 let now = store.clock.now()
-                state.withLock { state in
-                    state.finished = page.count < Self.pageSize
-                    if let last = page.last { state.lastKey = SQLiteRowCodec.blob(last.key) }
+                state.withLock { [page] state in
+                    state.finished = rows.count < Self.pageSize
+                    if let last = rows.last { state.lastKey = SQLiteRowCodec.blob(last.key) }
                     // Reversed so popLast yields key order.
                     state.buffer = page.reversed().filter { !$0.isExpired(at: now) }
                 }
@@ -434,7 +503,9 @@ final class EntryPager: Sendable {
         }
     }
 
-    private func fetchPage(after lastKey: Data?) throws -> [CacheEntry] {
+    /// A page of rows in key order, each with its key; damaged ones are
+    /// skipped by the caller, not served.
+    private func fetchPage(after lastKey: Data?) throws -> [(key: CacheKey, found: SQLiteReaderPool.Found)] {
         let path = store.configuration.path
         do {
             return try store.readNow { db in
@@ -444,7 +515,9 @@ final class EntryPager: Sendable {
                 } else {
                     rows = try Row.fetchAll(db, sql: SQLiteStore.selectEntrySQL + " ORDER BY e.key LIMIT ?", arguments: [Self.pageSize])
                 }
-                return try rows.map { try SQLiteStore.entry($0, key: nil, path: path) }
+                return try rows.map { row -> (key: CacheKey, found: SQLiteReaderPool.Found) in
+                    (key: try SQLiteRowCodec.key(row[13] as Data, path: path), found: try SQLiteStore.found(row, path: path))
+                }
             }
         } catch {
             throw store.translate(error, "listing entries")

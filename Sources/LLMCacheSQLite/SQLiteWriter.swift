@@ -102,6 +102,12 @@ final class SQLiteWriter: Sendable {
             busyMilliseconds = SQLiteConnection.milliseconds(busyTimeout)
             self.checkpointer = checkpointer
             do {
+                // SQLite opens a file it may not write read-only without
+                // saying so; every write would then fail. Said now, the store
+                // can apply its policy for an unwritable file.
+                if sqlite3_db_readonly(db, "main") == 1 {
+                    throw DatabaseError(resultCode: .SQLITE_READONLY, message: "the file is read-only for this user")
+                }
                 sqlite3_busy_timeout(db, busyMilliseconds)
                 // The store opened the file in WAL mode and brought its schema
                 // up to date before this connection exists.
@@ -195,8 +201,8 @@ final class SQLiteWriter: Sendable {
             try bind(delete, 1, entry.key.bytes)
             try run(delete)
             let insert = try statement("""
-                INSERT INTO entries (key, namespace, model, tags, created_at, expires_at, compute_ns, encoding, raw_size, weight, value)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO entries (key, namespace, model, tags, created_at, expires_at, compute_ns, encoding, raw_size, weight, value, checksum)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try bind(insert, 1, entry.key.bytes)
             try bind(insert, 2, entry.namespace)
@@ -213,6 +219,7 @@ final class SQLiteWriter: Sendable {
             sqlite3_bind_int64(insert, 9, Int64(entry.rawSize))
             sqlite3_bind_int64(insert, 10, Int64(entry.weight))
             try bind(insert, 11, entry.value)
+            sqlite3_bind_int64(insert, 12, Int64(EntryChecksum.of(key: entry.key, value: entry.value)))
             try run(insert)
             let id = sqlite3_last_insert_rowid(db)
             if !entry.tags.isEmpty {

@@ -106,6 +106,7 @@ extension ProxyHandlers {
                 "raw_bytes": Self.number(store.rawBytes),
                 "evictions": Self.number(store.evictions),
                 "expirations": Self.number(store.expirations),
+                "corrupt_entries": Self.number(store.corruptEntries),
             ])
         }
         return Self.json(.object(object))

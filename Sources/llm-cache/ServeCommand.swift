@@ -146,9 +146,9 @@ struct ServeCommand: AsyncParsableCommand {
             store = tiered
             storeDescription = "redis \(redis.tls == nil ? "redis" : "rediss")://\(redis.host):\(redis.port)/\(redis.database) (prefix \(settings.redisPrefix)) behind \(settings.memoryBytes >> 20) MiB of memory"
         } else {
-            store = try settings.store.openForServing(memoryBytes: settings.memoryBytes)
-            let budget = "\(settings.memoryBytes >> 20) MiB"
-            storeDescription = settings.store.description + (settings.store == .memory ? " (\(budget))" : " behind \(budget) of memory")
+            let opened = try settings.store.openForServing(memoryBytes: settings.memoryBytes, logger: logger)
+            store = opened.store
+            storeDescription = opened.description
         }
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL

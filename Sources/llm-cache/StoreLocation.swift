@@ -1,5 +1,6 @@
 import LLMCache
 import LLMCacheSQLite
+import Logging
 
 /// Where a command finds its store, written as `memory` or `sqlite:PATH`.
 ///
@@ -59,14 +60,39 @@ extension StoreLocation {
     /// Opens a store for a long-running server: memory is fine here, since
     /// the server keeps it for as long as it runs. A file gets a memory tier of
     /// `memoryBytes` in front of it (see ``SQLiteStore/Configuration/memoryTierBytes``).
-    func openForServing(memoryBytes: Int) throws -> any CacheStore {
+    ///
+    /// A cache is disposable, so the server keeps serving whatever state its
+    /// file is in: a damaged file is set aside and replaced with an empty one
+    /// (``SQLiteStore/Configuration/DamagedFilePolicy/setAside``), an
+    /// unwritable one is opened read-only, and one that cannot even be read
+    /// leaves the server on a memory store of `memoryBytes`; each logged as
+    /// an error saying what to fix.
+    ///
+    /// - Returns: the store, and how it is described in the banner.
+    func openForServing(memoryBytes: Int, logger: Logger) throws -> (store: any CacheStore, description: String) {
+        let budget = "\(memoryBytes >> 20) MiB"
         switch self {
         case .memory:
-            return MemoryStore(configuration: .init(maximumBytes: memoryBytes))
+            return (MemoryStore(configuration: .init(maximumBytes: memoryBytes)), "memory (\(budget))")
         case .sqlite(let path):
             var configuration = SQLiteStore.Configuration(path: path)
             configuration.memoryTierBytes = memoryBytes
-            return try SQLiteStore(configuration: configuration)
+            configuration.onDamagedFile = .setAside
+            configuration.onUnwritableFile = .openReadOnly
+            do {
+                let store = try SQLiteStore(configuration: configuration, logger: logger)
+                return (store, "\(self)\(store.isReadOnly ? " (read-only)" : "") behind \(budget) of memory")
+            } catch let error as CacheError where error.code == .backendUnavailable || (error.code == .corruptData && error.message.contains("could not be moved aside")) {
+                // Unwritable, or damaged in a directory where it cannot be
+                // renamed: either way a cache can wait. Another application's
+                // database, or a file from a newer release, still stops the
+                // server: the path is probably wrong.
+                logger.error(
+                    "the SQLite cache cannot be opened (\(error.message)); serving from memory only until it is fixed and the server restarted: answers are cached for this run and lost at exit",
+                    metadata: ["path": "\(path)"]
+                )
+                return (MemoryStore(configuration: .init(maximumBytes: memoryBytes)), "memory (\(budget)), because \(self) cannot be opened")
+            }
         }
     }
 }

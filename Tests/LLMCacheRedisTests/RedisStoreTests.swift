@@ -172,3 +172,57 @@ private func entry(_ name: String, namespace: String = "default", tags: [String]
         }
     }
 }
+
+@Suite struct RedisStoreChecksumTests {
+    @Test func aValueDamagedInRedisIsAMissIsDeletedAndIsCounted() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            let damaged = entry("damaged")
+            try await store.set(damaged)
+            try await store.set(entry("intact"))
+            var bytes = [UInt8](damaged.value)
+            bytes[bytes.count / 2] ^= 0x20
+            try await store.client.send("HSET", store.entryKey(damaged.key), "v", bytes)
+
+            #expect(try await store.get(damaged.key) == nil, "a damaged value was served")
+            #expect(try await store.client.send("EXISTS", store.entryKey(damaged.key)).int == 0, "the damaged entry was not deleted")
+            let statistics = try await store.statistics()
+            #expect(statistics.corruptEntries == 1)
+            #expect(statistics.entries == 1, "the delete did not go through the script's counters")
+            #expect(try await store.get(entry("intact").key) != nil)
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func aValueCopiedFromAnotherEntryIsCaughtBecauseTheKeyIsChecksummed() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            let a = entry("a"), b = entry("b")
+            try await store.set(a)
+            try await store.set(b)
+            let value = try await store.client.send("HGET", store.entryKey(b.key), "v")
+            let checksum = try await store.client.send("HGET", store.entryKey(b.key), "k")
+            try await store.client.send("HSET", store.entryKey(a.key), "v", try #require(value.bytes), "k", try #require(checksum.string))
+            #expect(try await store.get(a.key) == nil)
+            #expect(try await store.get(b.key) == b)
+            #expect(try await store.statistics().corruptEntries == 1)
+            await store.client.shutdown()
+        }
+    }
+
+    @Test func entriesWrittenWithoutAChecksumAreStillServed() async throws {
+        try await withRedisServer { server in
+            let store = try makeStore(server)
+            let old = entry("written by an older release")
+            try await store.set(old)
+            // What an entry of the release before checksums holds: no `k` field.
+            try await store.client.send("HDEL", store.entryKey(old.key), "k")
+            #expect(try await store.get(old.key) == old)
+            var exported: [CacheEntry] = []
+            for try await listed in store.entries() { exported.append(listed) }
+            #expect(exported == [old])
+            #expect(try await store.statistics().corruptEntries == 0)
+            await store.client.shutdown()
+        }
+    }
+}

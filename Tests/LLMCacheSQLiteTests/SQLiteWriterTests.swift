@@ -79,7 +79,7 @@ struct SQLiteDurabilityTests {
         var configuration = SQLiteStore.Configuration(path: directory.path("sync.sqlite"))
         configuration.durability = durability
         let store = try SQLiteStore(configuration: configuration)
-        #expect(try store.writer.synchronousLevel() == level, "the connection entries are stored on")
+        #expect(try #require(store.writer).synchronousLevel() == level, "the connection entries are stored on")
         #expect(try await store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == level, "the connection deletes run on")
     }
 }

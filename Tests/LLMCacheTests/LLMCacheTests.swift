@@ -338,4 +338,17 @@ import MetricsTestKit
         #expect(try metrics.expectTimer("llm_cache_compute_duration_seconds").values.count == 2)
         #expect(try metrics.expectGauge("llm_cache_entries").lastValue == 2)
     }
+
+    @Test func corruptEntriesTheStoreCountsAreExportedAsACounter() async throws {
+        let metrics = TestMetrics()
+        let store = DictionaryStore()
+        let cache = LLMCache(store: store, metricsFactory: metrics)
+        store.corruptEntries.store(3, ordering: .relaxed)
+        #expect(await cache.statistics().store?.corruptEntries == 3)
+        #expect(try metrics.expectCounter("llm_cache_store_corrupt_entries_total").totalValue == 3)
+        store.corruptEntries.store(5, ordering: .relaxed)
+        _ = await cache.statistics()
+        _ = await cache.statistics()
+        #expect(try metrics.expectCounter("llm_cache_store_corrupt_entries_total").totalValue == 5)
+    }
 }

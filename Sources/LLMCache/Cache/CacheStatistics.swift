@@ -59,6 +59,10 @@ final class CacheCounters: Sendable {
     private let factory: any MetricsFactory
     let storedBytesGauge: Gauge
     let entriesGauge: Gauge
+    /// The store's ``StoreStatistics/corruptEntries`` at the last statistics
+    /// read: the store counts, the facade exports the increase as a counter.
+    private let corruptEntriesSeen = Atomic<Int>(0)
+    private let corruptEntriesCounter: Counter
 
     init(label: String, factory: any MetricsFactory) {
         self.label = label
@@ -72,6 +76,16 @@ final class CacheCounters: Sendable {
         computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds", factory: factory)
         storedBytesGauge = Gauge(label: "\(label)_stored_bytes", factory: factory)
         entriesGauge = Gauge(label: "\(label)_entries", factory: factory)
+        corruptEntriesCounter = Counter(label: "\(label)_store_corrupt_entries_total", factory: factory)
+    }
+
+    /// Adds to the corrupt-entries counter what the store counted since the
+    /// last read. A store that was replaced or restarted and reports fewer
+    /// starts the count again from its figure.
+    func storeReported(_ statistics: StoreStatistics) {
+        let now = statistics.corruptEntries
+        let before = corruptEntriesSeen.exchange(now, ordering: .relaxed)
+        if now > before { corruptEntriesCounter.increment(by: now - before) }
     }
 
     func hit(saved: Duration) {

@@ -263,13 +263,15 @@ public final class LLMCache: Sendable {
         store.events.subscribe(bufferSize: bufferSize)
     }
 
-    /// Hits, misses, time saved, and the store's entries, bytes, evictions and
-    /// expirations. Also updates the entries and bytes gauges.
+    /// Hits, misses, time saved, and the store's entries, bytes, evictions,
+    /// expirations and corrupt entries. Also updates the entries and bytes
+    /// gauges and the `<prefix>_store_corrupt_entries_total` counter.
     public func statistics() async -> CacheStatistics {
         let storeStatistics = await guarded("statistics") { [store] in try await store.statistics() }
         if let storeStatistics {
             counters.entriesGauge.record(storeStatistics.entries)
             counters.storedBytesGauge.record(storeStatistics.storedBytes)
+            counters.storeReported(storeStatistics)
         }
         return counters.snapshot(store: storeStatistics)
     }

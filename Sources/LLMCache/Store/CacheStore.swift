@@ -54,13 +54,18 @@ public struct StoreStatistics: Hashable, Sendable {
     public var evictions: Int
     /// Entries removed because their time to live ran out, since the store was created.
     public var expirations: Int
+    /// Entries found damaged on read (their checksum did not match), answered
+    /// as misses and deleted, since the store was created; always 0 for a
+    /// store that keeps no checksums.
+    public var corruptEntries: Int
 
-    public init(entries: Int = 0, storedBytes: Int = 0, rawBytes: Int = 0, evictions: Int = 0, expirations: Int = 0) {
+    public init(entries: Int = 0, storedBytes: Int = 0, rawBytes: Int = 0, evictions: Int = 0, expirations: Int = 0, corruptEntries: Int = 0) {
         self.entries = entries
         self.storedBytes = storedBytes
         self.rawBytes = rawBytes
         self.evictions = evictions
         self.expirations = expirations
+        self.corruptEntries = corruptEntries
     }
 }
 

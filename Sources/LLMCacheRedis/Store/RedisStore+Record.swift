@@ -18,13 +18,24 @@ import NIOFoundationCompat
 /// | `x` | expiry, nanoseconds since the epoch, decimal; absent for none |
 /// | `d` | compute duration in nanoseconds, decimal |
 /// | `s` | the semantic record as JSON; absent for none |
+/// | `k` | CRC-32C of the key's 32 bytes and `v` (``EntryChecksum``), decimal; absent in entries written before it was added |
 /// | `t:<tag>` | one empty field per tag |
 ///
 /// Compatibility rule: later versions only add fields, which this reader
 /// ignores; a change this reader could not follow writes `ver` 2 or more, which
-/// this version reports as ``CacheError/Code/unsupportedVersion``.
+/// this version reports as ``CacheError/Code/unsupportedVersion``. `k` is such
+/// an added field: older readers ignore it, and this reader serves an entry
+/// without it unverified.
 enum RedisRecord {
     static let version = 1
+
+    /// What a read found under a key.
+    enum Decoded {
+        case none
+        case entry(CacheEntry)
+        /// Its value does not match its checksum: damaged, never served.
+        case damaged
+    }
 
     static func createdField(_ time: CacheTimestamp) -> String {
         let shifted = UInt64(bitPattern: time.nanosecondsSinceEpoch) ^ (1 << 63)
@@ -49,18 +60,21 @@ enum RedisRecord {
             "o", entry.model,
             "c", createdField(entry.createdAt),
             "d", entry.computeDuration.nanoseconds,
+            "k", Int(EntryChecksum.of(key: entry.key, value: entry.value)),
         ]
         if let expiresAt = entry.expiresAt { fields += ["x", expiresAt.nanosecondsSinceEpoch] }
         if let semantic = entry.semantic { fields += ["s", try JSONEncoder().encode(semantic)] }
         return fields
     }
 
-    /// Reads an entry from an HGETALL reply; `nil` for an empty reply (no entry).
-    static func decode(_ reply: RESPValue, key: CacheKey) throws(CacheError) -> CacheEntry? {
+    /// Reads an entry from an HGETALL reply: ``Decoded/none`` for an empty
+    /// reply (no entry), ``Decoded/damaged`` when the value does not match its
+    /// checksum `k`.
+    static func decode(_ reply: RESPValue, key: CacheKey) throws(CacheError) -> Decoded {
         guard let flat = reply.elements else {
             throw CacheError(.corruptData, "entry \(key.hex) in Redis is not a hash (\(reply)); delete it or use another key prefix")
         }
-        guard !flat.isEmpty else { return nil }
+        guard !flat.isEmpty else { return .none }
         var fields: [String: ByteBuffer] = [:]
         var tags: [String] = []
         var index = 0
@@ -79,6 +93,13 @@ enum RedisRecord {
             throw CacheError(.unsupportedVersion, "entry \(key.hex) uses record version \(version); this LLMCache reads up to \(Self.version) — upgrade it")
         }
         guard let value = fields["v"] else { throw corrupt("no value") }
+        if let checksum = text("k") {
+            // A checksum field that does not parse is damage too.
+            let matches = UInt32(checksum).map { stored in
+                value.withUnsafeReadableBytes { EntryChecksum.of(key: key, value: $0) } == stored
+            } ?? false
+            guard matches else { return .damaged }
+        }
         guard let encodingName = text("enc"), let encoding = ValueEncoding(name: encodingName) else {
             throw CacheError(.unsupportedVersion, "entry \(key.hex) has value encoding '\(text("enc") ?? "")', unknown to this version of LLMCache")
         }
@@ -98,7 +119,7 @@ enum RedisRecord {
                 throw corrupt("a semantic record that does not decode (\(error))")
             }
         }
-        return CacheEntry(
+        return .entry(CacheEntry(
             key: key,
             value: Data(buffer: value),
             encoding: encoding,
@@ -110,6 +131,6 @@ enum RedisRecord {
             expiresAt: expiresAt,
             computeDuration: .nanoseconds(duration),
             semantic: semantic
-        )
+        ))
     }
 }

@@ -88,6 +88,8 @@ public final class RedisStore: CacheStore {
     public var semanticFeedKey: String { prefix + "semantic" }
     private let clock: any CacheClock
     let logger: Logger
+    /// Counts and logs entries whose checksum does not match; per process.
+    let corruptEntries: CorruptEntryReporter
     private let scriptSHA = Mutex<String?>(nil)
     let prefix: String
 
@@ -114,6 +116,7 @@ public final class RedisStore: CacheStore {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        corruptEntries = CorruptEntryReporter(logger: logger, store: "Redis store (prefix \(configuration.keyPrefix))")
         self.prefix = configuration.keyPrefix
         var generator = SystemRandomNumberGenerator()
         self.instanceID = String(generator.next(), radix: 36)
@@ -128,10 +131,32 @@ public final class RedisStore: CacheStore {
 
     // MARK: - CacheStore
 
+    /// The live entry under `key`, or `nil`.
+    ///
+    /// An entry whose value does not match its checksum (damaged in Redis's
+    /// memory or its persistence files, or written by hand) is answered as
+    /// `nil`, deleted, counted in ``StoreStatistics/corruptEntries`` and logged
+    /// (at most once a second).
     public func get(_ key: CacheKey) async throws -> CacheEntry? {
         let reply = try await run { () throws(RedisError) in try await client.send("HGETALL", entryKey(key)) }
-        guard let entry = try RedisRecord.decode(reply, key: key) else { return nil }
-        return entry.isExpired(at: clock.now()) ? nil : entry
+        switch try RedisRecord.decode(reply, key: key) {
+        case .none:
+            return nil
+        case .damaged:
+            await dropDamaged(key)
+            return nil
+        case .entry(let entry):
+            return entry.isExpired(at: clock.now()) ? nil : entry
+        }
+    }
+
+    /// Deletes a damaged entry through the script, so the counters and the
+    /// semantic feed follow. An entry another process stored under the key
+    /// between the read and the delete goes too: one more miss, never a wrong
+    /// answer. A failed delete leaves it to be found damaged again.
+    func dropDamaged(_ key: CacheKey) async {
+        let removed = (try? await delete(key)) != nil
+        corruptEntries.report(key, removed: removed)
     }
 
     public func set(_ entry: CacheEntry) async throws {
@@ -199,7 +224,7 @@ public final class RedisStore: CacheStore {
         guard values.count == 4 else {
             throw CacheError(.corruptData, "the statistics hash \(prefix)stats holds unexpected data (\(reply))")
         }
-        return StoreStatistics(entries: values[0], storedBytes: values[1], rawBytes: values[2], evictions: 0, expirations: values[3])
+        return StoreStatistics(entries: values[0], storedBytes: values[1], rawBytes: values[2], evictions: 0, expirations: values[3], corruptEntries: corruptEntries.total)
     }
 
     public func entries() -> AsyncThrowingStream<CacheEntry, any Error> {
@@ -220,7 +245,15 @@ public final class RedisStore: CacheStore {
                         }
                         let now = clock.now()
                         for (key, reply) in zip(keys, replies) where !seen.contains(key) {
-                            guard let entry = try RedisRecord.decode(reply, key: key), !entry.isExpired(at: now) else { continue }
+                            let entry: CacheEntry
+                            switch try RedisRecord.decode(reply, key: key) {
+                            case .none: continue
+                            case .damaged:
+                                await dropDamaged(key)
+                                continue
+                            case .entry(let decoded): entry = decoded
+                            }
+                            guard !entry.isExpired(at: now) else { continue }
                             seen.insert(key)
                             continuation.yield(entry)
                         }

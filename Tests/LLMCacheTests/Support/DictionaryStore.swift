@@ -12,6 +12,8 @@ final class DictionaryStore: CacheStore {
     let events = CacheEventBus()
     let gets = Atomic<Int>(0)
     let sets = Atomic<Int>(0)
+    /// What ``statistics()`` reports as corrupt entries, set by tests.
+    let corruptEntries = Atomic<Int>(0)
 
     init(clock: any CacheClock = SystemCacheClock(), maximumEntryWeight: Int = 1 << 20) {
         self.clock = clock
@@ -65,7 +67,7 @@ final class DictionaryStore: CacheStore {
         let now = clock.now()
         return entriesByKey.withLock { map in
             let live = map.values.filter { !$0.isExpired(at: now) }
-            return StoreStatistics(entries: live.count, storedBytes: live.reduce(0) { $0 + $1.weight }, rawBytes: live.reduce(0) { $0 + $1.rawSize })
+            return StoreStatistics(entries: live.count, storedBytes: live.reduce(0) { $0 + $1.weight }, rawBytes: live.reduce(0) { $0 + $1.rawSize }, corruptEntries: corruptEntries.load(ordering: .relaxed))
         }
     }
 
