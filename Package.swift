@@ -164,7 +164,7 @@ let package = Package(
         .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "LLMCacheEvaluationTests", dependencies: ["LLMCacheEvaluation", "LLMCache"]),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
@@ -174,6 +174,7 @@ let package = Package(
             name: "LLMCacheRedisTests",
             dependencies: [
                 "LLMCacheRedis", "LLMCache", "LLMCacheConformance", "LLMCacheEmbeddings",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -189,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
-                "LLMCache", "LLMCacheOpenAI", "LLMCacheAnthropic", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheAnthropic", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings", "LLMCacheRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
