@@ -91,6 +91,9 @@ public final class RedisStore: CacheStore {
     private let scriptSHA = Mutex<String?>(nil)
     let prefix: String
 
+    /// Whether the client's circuit breaker lets commands through (``RedisClient/isReachable``).
+    public var isBackendReachable: Bool { client.isReachable }
+
     /// Creates a store over `client`.
     ///
     /// - Parameters:
