@@ -73,6 +73,53 @@ struct ProxyReadinessTests {
         }
     }
 
+    @Test("a Redis outage under a busy proxy is one warning and one recovery line, not a line per request")
+    func oneLogLinePerOutage() async throws {
+        let redis = try RedisProcess()
+        try await redis.start()
+        defer { redis.stop() }
+        let capture = LogCapture()
+        let logger = capture.logger("proxy", level: .info)
+        let client = try RedisClient(configuration: redis.configuration, logger: logger)
+        let tiered = TieredStore(memory: MemoryStore(), redis: try RedisStore(client: client, logger: logger), logger: logger)
+        let services = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await client.run() }
+                group.addTask { try? await tiered.run() }
+            }
+        }
+        defer { services.cancel() }
+        try await Harness.run(store: tiered, logger: logger) { h in
+            #expect(try await h.send("/v1/chat/completions", body: Harness.chat("before")).cache == "MISS")
+            let before = capture.all.count
+            redis.stop()
+            let requests = 30
+            for index in 0..<requests {
+                let answer = try await h.send("/v1/chat/completions", body: Harness.chat("during \(index)"))
+                #expect(answer.status == 200, "the proxy did not fail open")
+            }
+            try await redis.start()
+            // A bounded wait for the cache to come back, not a timed assertion.
+            var cached = false
+            for index in 0..<100 where !cached {
+                let question = Harness.chat("after \(index)")
+                _ = try await h.send("/v1/chat/completions", body: question)
+                cached = try await h.send("/v1/chat/completions", body: question).cache == "HIT"
+                if !cached { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(cached, "caching never came back after Redis did")
+
+            let lines = capture.all.dropFirst(before).filter { $0.level >= .notice }
+            let summary = lines.map { "\($0.level) \($0.message)" }.joined(separator: "\n")
+            let warnings = lines.filter { $0.level >= .warning }
+            #expect(warnings.map(\.message) == ["cache store unavailable; requests are answered without the cache until it is back"], "\(requests) requests during the outage logged:\n\(summary)")
+            #expect(lines.filter { $0.message == "cache store available again" }.count == 1, "\(summary)")
+            #expect(lines.count <= 6, "\(lines.count) lines at notice and above for one outage:\n\(summary)")
+            let metrics = try await h.send("/metrics", method: .GET, key: nil).text
+            #expect(metrics.contains("llm_cache_store_outages_total 1"))
+        }
+    }
+
     @Test("/readyz is 503 naming the upstream after a call could not connect to it")
     func readinessReportsAnUnreachableUpstream() async throws {
         let closed = try RedisProcess.freePort()
