@@ -99,6 +99,26 @@ import Testing
         await setup.stop()
     }
 
+    /// A hung server (SIGSTOP) accepts connections and answers nothing: the
+    /// breaker opens on time-outs, and the probe in flight when the server
+    /// wakes up is answered at once.
+    @Test func cachingResumesWithinTwoSecondsOfAHungRedisAnsweringAgain() async throws {
+        let setup = try await Setup(logger: Logger(label: "recovery") { _ in SwiftLogNoOpLogHandler() })
+        #expect(try await setup.cachingWorks(1))
+        setup.server.pause(true)
+        // Each call waits out the store time-out (2 s) until the breaker opens.
+        try await setup.traffic(for: .seconds(8), from: 1_000)
+        #expect(!setup.client.isReachable, "the breaker did not open while Redis hung")
+        setup.server.pause(false)
+        try await setup.server.waitUntilAnswering()
+        let recovery = try await setup.timeToRecover(from: 100_000)
+        #expect(recovery != nil, "caching never resumed after Redis woke up")
+        if let recovery {
+            #expect(recovery <= .seconds(2), "caching resumed \(recovery) after Redis answered again; the requirement is at most 2 s")
+        }
+        await setup.stop()
+    }
+
     @Test func anOutageIsLoggedOnceWhenItBeginsAndOnceWhenItEndsNotOncePerRequest() async throws {
         let capture = LogCapture()
         let setup = try await Setup(logger: capture.logger(level: .info))
