@@ -25,6 +25,8 @@ public struct StoreHealth: Hashable, Sendable {
     /// to failing.
     public var outages: Int
 
+    /// A health of the given fields; the cache makes its own, this is for
+    /// code that reports or tests one.
     public init(isAvailable: Bool, unavailableFor: Duration? = nil, lastError: String? = nil, failedOperations: Int = 0, outages: Int = 0) {
         self.isAvailable = isAvailable
         self.unavailableFor = unavailableFor
