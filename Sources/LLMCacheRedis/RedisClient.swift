@@ -231,12 +231,15 @@ public final class RedisClient: Sendable, Service {
         }
     }
 
-    /// Whether the circuit breaker lets commands through: `false` from the
-    /// failure that opens it until a probe is answered. Thread-safe, one atomic
-    /// load while the server is healthy.
-    public var isReachable: Bool {
-        breakerClean.load(ordering: .relaxed) || !breaker.withLock { $0.isOpen }
-    }
+    /// Whether the server answered the latest command or probe: `false` from a
+    /// connection failure or time-out (so also while the circuit breaker is
+    /// open) until the server answers again. Thread-safe; one atomic load.
+    ///
+    /// Stricter than "the breaker is closed" on purpose: a store that serves
+    /// some reads from memory (``TieredStore``) reports it as its backend's
+    /// state, and a hung server takes a few time-outs to open the breaker;
+    /// memory hits in between must not look like the server coming back.
+    public var isReachable: Bool { breakerClean.load(ordering: .relaxed) }
 
     /// Sends a `PING` while the breaker is open, every ``Configuration/CircuitBreaker-swift.struct/probeInterval``
     /// (jittered), until cancelled. A look at a closed breaker is one atomic

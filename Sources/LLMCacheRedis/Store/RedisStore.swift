@@ -91,7 +91,7 @@ public final class RedisStore: CacheStore {
     private let scriptSHA = Mutex<String?>(nil)
     let prefix: String
 
-    /// Whether the client's circuit breaker lets commands through (``RedisClient/isReachable``).
+    /// Whether Redis answered the client's latest command (``RedisClient/isReachable``).
     public var isBackendReachable: Bool { client.isReachable }
 
     /// Creates a store over `client`.

@@ -84,8 +84,8 @@ public final class TieredStore: CacheStore, Service {
 
     public func statistics() async throws -> StoreStatistics { try await redis.statistics() }
 
-    /// Whether the Redis client's circuit breaker lets commands through: a
-    /// memory-tier hit while it does not says nothing about Redis.
+    /// Whether Redis answered the client's latest command (``RedisClient/isReachable``):
+    /// a memory-tier hit while it did not says nothing about Redis.
     public var isBackendReachable: Bool { redis.isBackendReachable }
 
     public func entries() -> AsyncThrowingStream<CacheEntry, any Error> { redis.entries() }
