@@ -167,7 +167,7 @@ let package = Package(
         .target(name: "LLMCacheConformance", dependencies: ["LLMCache"]),
         .testTarget(
             name: "LLMCacheTests",
-            dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: ["LLMCache", "LLMCacheConformance", "CMallocInfo", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "LLMCacheEvaluationTests", dependencies: ["LLMCacheEvaluation", "LLMCache"]),
         .testTarget(name: "LLMCacheVectorIndexTests", dependencies: ["LLMCacheVectorIndex", "LLMCache"]),
@@ -177,6 +177,7 @@ let package = Package(
             name: "LLMCacheRedisTests",
             dependencies: [
                 "LLMCacheRedis", "LLMCache", "LLMCacheConformance", "LLMCacheEmbeddings",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -192,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "LLMCacheServerTests",
             dependencies: [
-                "LLMCache", "LLMCacheOpenAI", "LLMCacheAnthropic", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings",
+                "LLMCache", "LLMCacheOpenAI", "LLMCacheAnthropic", "LLMCacheServer", "LLMCacheFakeUpstream", "LLMCacheSQLite", "LLMCacheEmbeddings", "LLMCacheRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

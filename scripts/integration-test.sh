@@ -186,5 +186,29 @@ done
 grep -qi '^X-Cache: SEMANTIC-HIT' <<<"$semantic_headers"
 result "redis: an answer stored through one proxy is a SEMANTIC-HIT through another" $? "$semantic_headers"
 
+# Redis stopped under the proxies and started again on its port: /readyz says
+# so, caching comes back, and the outage is one warning in the log however
+# many requests it failed.
+status="$(curl -s -o /dev/null -w '%{http_code}' "$proxy_a/readyz")"
+[ "$status" = 200 ]; result "redis: /readyz is 200 while Redis answers" $? "status $status"
+redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
+for _ in $(seq 1 10); do x_cache "$proxy_a" >/dev/null; done
+status="$(curl -s -o /dev/null -w '%{http_code}' "$proxy_a/readyz")"
+[ "$status" = 503 ]; result "redis: /readyz is 503 while Redis is down" $? "status $status"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >>"$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+  status="$(curl -s -o /dev/null -w '%{http_code}' "$proxy_a/readyz")"
+  [ "$status" = 200 ] && break
+  sleep 0.1
+done
+[ "$status" = 200 ]; result "redis: /readyz is 200 again once Redis is back" $? "status $status"
+sequence="$(x_cache "$proxy_a")/$(x_cache "$proxy_a")"
+[ "$sequence" = "MISS/HIT" ]; result "redis: caching is back after the restart" $? "got $sequence"
+warnings="$(grep -c 'warning.*cache store unavailable' "$work/proxy-a.log")"
+back="$(grep -c 'cache store available again' "$work/proxy-a.log")"
+[ "$warnings" = 1 ] && [ "$back" = 1 ]; result "redis: the outage is one warning and one recovery line in the log" $? "$(grep -E 'warning|notice' "$work/proxy-a.log" | head -20)"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

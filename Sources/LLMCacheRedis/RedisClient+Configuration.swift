@@ -96,22 +96,37 @@ extension RedisClient {
 
         /// Stops hammering a server that is down: after ``failureThreshold``
         /// consecutive connection failures or timeouts the breaker opens and
-        /// commands fail at once with ``RedisError/Code/circuitOpen``; after
-        /// ``coolDown`` one probe command is let through (half-open), and its
-        /// success closes the breaker. Each failed probe doubles the cool-down, up
-        /// to ``maximumCoolDown``: reconnects back off exponentially.
+        /// commands fail at once with ``RedisError/Code/circuitOpen``.
+        ///
+        /// While it is open, ``RedisClient/run()`` sends a `PING` every
+        /// ``probeInterval`` (each wait drawn between half and all of it, so
+        /// processes that lost the same server do not probe it in step); the
+        /// first answer closes the breaker, so commands flow again within about
+        /// ``probeInterval`` of the server answering, however long it was away.
+        ///
+        /// A client that nobody runs (no ``RedisClient/run()``) probes with a
+        /// command instead: after ``coolDown`` one command is let through
+        /// (half-open), and its success closes the breaker. Each failed probe
+        /// doubles the cool-down, up to ``maximumCoolDown``.
         public struct CircuitBreaker: Sendable {
             /// Consecutive failures that open the breaker. Default 3.
             public var failureThreshold: Int
-            /// Wait before the first probe. Default 500 ms.
+            /// Wait before the first probe by a command. Default 500 ms.
             public var coolDown: Duration
-            /// Longest wait between probes. Default 30 s.
+            /// Longest wait between probes by commands. Default 30 s.
             public var maximumCoolDown: Duration
+            /// The longest wait between background `PING`s while the breaker is
+            /// open (each wait is drawn between half and all of it); `nil` sends
+            /// none, leaving recovery to probes by commands. Default 1 s: a
+            /// `PING` a second costs the server nothing, and the cache comes back
+            /// within a second of Redis.
+            public var probeInterval: Duration?
 
-            public init(failureThreshold: Int = 3, coolDown: Duration = .milliseconds(500), maximumCoolDown: Duration = .seconds(30)) {
+            public init(failureThreshold: Int = 3, coolDown: Duration = .milliseconds(500), maximumCoolDown: Duration = .seconds(30), probeInterval: Duration? = .seconds(1)) {
                 self.failureThreshold = failureThreshold
                 self.coolDown = coolDown
                 self.maximumCoolDown = maximumCoolDown
+                self.probeInterval = probeInterval
             }
         }
 
@@ -186,6 +201,9 @@ extension RedisClient {
             }
             guard circuitBreaker.failureThreshold >= 1 else {
                 throw RedisError(.invalidConfiguration, "circuitBreaker.failureThreshold is \(circuitBreaker.failureThreshold); it must be at least 1")
+            }
+            if let interval = circuitBreaker.probeInterval, interval <= .zero {
+                throw RedisError(.invalidConfiguration, "circuitBreaker.probeInterval is \(interval); make it positive, or nil to send no background probes")
             }
         }
 

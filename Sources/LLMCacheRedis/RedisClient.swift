@@ -18,8 +18,9 @@ import Synchronization
 /// Every command ends within ``Configuration/Timeouts-swift.struct/command``:
 /// with the reply, a server error (``RedisError/Code/server`` with the server's
 /// message), or a connection error. After repeated connection failures the
-/// circuit breaker fails commands at once, then probes with exponential
-/// back-off and resumes by itself when the server is back.
+/// circuit breaker fails commands at once; ``run()`` probes the server with a
+/// `PING` about every second meanwhile, and commands resume by themselves
+/// within about a second of the server answering again.
 ///
 /// Thread-safe: share one client across the whole program. Conforms to
 /// ServiceLifecycle's `Service`: `run()` waits for graceful shutdown, then
@@ -41,7 +42,8 @@ public final class RedisClient: Sendable, Service {
     /// - Parameters:
     ///   - eventLoopGroup: where I/O runs; default the shared NIO singleton group.
     ///     Pooled connections use ``Configuration/Pool-swift.struct/eventLoops`` of its loops (default 1).
-    ///   - logger: connection failures and breaker transitions are logged at `warning`.
+    ///   - logger: the breaker opening and closing are logged at `notice`, once
+    ///     each per outage; failed probes at `debug`.
     /// - Throws: ``RedisError/Code/invalidConfiguration`` for out-of-range settings
     ///   or a TLS configuration NIOSSL rejects.
     public init(
@@ -175,37 +177,95 @@ public final class RedisClient: Sendable, Service {
             admission = breaker.withLock { $0.admit(now: .now) }
         }
         if case .reject(let retryIn) = admission {
-            throw RedisError(.circuitOpen, "Redis at \(configuration.endpoint) failed \(configuration.circuitBreaker.failureThreshold) times in a row; not trying again for \(retryIn) (the cache falls back to misses meanwhile)")
+            let retry = configuration.circuitBreaker.probeInterval == nil ? "not trying again for \(retryIn)" : "probing it in the background"
+            throw RedisError(.circuitOpen, "Redis at \(configuration.endpoint) failed \(configuration.circuitBreaker.failureThreshold) times in a row; \(retry) (the cache falls back to misses meanwhile)")
         }
         do {
             let result = try await body()
-            if !breakerClean.load(ordering: .relaxed) { recordSuccess(probe: admission == .probe) }
+            if !breakerClean.load(ordering: .relaxed) { recordSuccess() }
             return result
         } catch {
-            if error.isConnectivityFailure {
-                let opened = breaker.withLock { state in
-                    breakerClean.store(false, ordering: .relaxed)
-                    return state.failed(now: .now)
-                }
-                if opened {
-                    logger.warning("redis circuit breaker open", metadata: ["endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
-                }
-            } else if error.code == .server {
-                // The server answered: it is reachable, whatever it thought of the command.
-                if !breakerClean.load(ordering: .relaxed) { recordSuccess(probe: admission == .probe) }
-            } else if admission == .probe {
-                breaker.withLock { $0.probeAbandoned() }
-            }
+            record(error, probe: admission == .probe)
             throw error
         }
     }
 
-    private func recordSuccess(probe: Bool) {
-        breaker.withLock { state in
-            state.succeeded()
-            breakerClean.store(true, ordering: .relaxed)
+    /// Tells the breaker what a failed command or probe says about the server.
+    private func record(_ error: RedisError, probe: Bool) {
+        if error.isConnectivityFailure {
+            let transition = breaker.withLock { state in
+                breakerClean.store(false, ordering: .relaxed)
+                return state.failed(now: .now)
+            }
+            log(transition, error: error)
+        } else if error.code == .server {
+            // The server answered: it is reachable, whatever it thought of the command.
+            if !breakerClean.load(ordering: .relaxed) { recordSuccess() }
+        } else if probe {
+            breaker.withLock { $0.probeAbandoned(now: .now) }
         }
-        if probe { logger.info("redis reachable again", metadata: ["endpoint": "\(configuration.endpoint)"]) }
+    }
+
+    private func recordSuccess() {
+        let transition = breaker.withLock { state in
+            defer { breakerClean.store(true, ordering: .relaxed) }
+            return state.succeeded(now: .now)
+        }
+        log(transition, error: nil)
+    }
+
+    /// One line when the breaker opens and one when it closes, at `notice`:
+    /// a cache over this client reports the outage to its operator itself
+    /// (``LLMCache``'s store health), and failed probes in between are only
+    /// `debug`, so an outage costs two lines however long it lasts.
+    private func log(_ transition: CircuitBreakerState.Transition, error: RedisError?) {
+        switch transition {
+        case .none:
+            break
+        case .opened:
+            logger.notice("redis unreachable; circuit breaker open", metadata: ["endpoint": "\(configuration.endpoint)", "error": "\(error?.message ?? "")"])
+        case .stillOpen:
+            logger.debug("redis still unreachable", metadata: ["endpoint": "\(configuration.endpoint)", "error": "\(error?.message ?? "")"])
+        case .closed(let outage):
+            logger.notice("redis reachable again; circuit breaker closed", metadata: ["endpoint": "\(configuration.endpoint)", "outage_seconds": "\((outage.seconds * 1000).rounded() / 1000)"])
+        }
+    }
+
+    /// Whether the server answered the latest command or probe: `false` from a
+    /// connection failure or time-out (so also while the circuit breaker is
+    /// open) until the server answers again. Thread-safe; one atomic load.
+    ///
+    /// Stricter than "the breaker is closed" on purpose: a store that serves
+    /// some reads from memory (``TieredStore``) reports it as its backend's
+    /// state, and a hung server takes a few time-outs to open the breaker;
+    /// memory hits in between must not look like the server coming back.
+    public var isReachable: Bool { breakerClean.load(ordering: .relaxed) }
+
+    /// Sends a `PING` while the breaker is open, every ``Configuration/CircuitBreaker-swift.struct/probeInterval``
+    /// (jittered), until cancelled. A look at a closed breaker is one atomic
+    /// load, so a healthy client pays nothing but the timer.
+    func probeWhileOpen(interval: Duration) async {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let delay = CircuitBreakerState.probeDelay(interval: interval, unit: Double.random(in: 0..<1, using: &generator))
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+            if !breakerClean.load(ordering: .relaxed) { await probe() }
+        }
+    }
+
+    /// One background probe, if the breaker is open and no probe is in flight.
+    func probe() async {
+        guard breaker.withLock({ $0.beginBackgroundProbe() }) else { return }
+        do throws(RedisError) {
+            _ = try await pool.shared().send(RedisCommand("PING"))
+            recordSuccess()
+        } catch {
+            record(error, probe: true)
+        }
     }
 
     // MARK: - Pub/sub
@@ -235,30 +295,39 @@ public final class RedisClient: Sendable, Service {
         let confirmed = eventLoop.makePromise(of: Void.self)
         let expected = names.count
         let confirmations = Atomic<Int>(0)
-        let connection = try await guarded { () throws(RedisError) in
-            try await RedisConnection.connect(
-                configuration: configuration,
-                sslContext: sslContext,
-                group: group,
-                subscriber: true,
-                onPush: { value in
-                    guard let parts = value.elements, let kind = parts.first?.string?.lowercased() else { return }
-                    switch kind {
-                    case "message" where parts.count == 3:
-                        continuation.yield(RedisPubSubMessage(channel: parts[1].string ?? "", pattern: nil, payload: parts[2].bytes ?? ByteBuffer()))
-                    case "pmessage" where parts.count == 4:
-                        continuation.yield(RedisPubSubMessage(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? ByteBuffer()))
-                    case "subscribe", "psubscribe":
-                        if confirmations.add(1, ordering: .relaxed).newValue == expected { confirmed.succeed() }
-                    default:
-                        break
+        let connection: RedisConnection
+        do {
+            connection = try await guarded { () throws(RedisError) in
+                try await RedisConnection.connect(
+                    configuration: configuration,
+                    sslContext: sslContext,
+                    group: group,
+                    subscriber: true,
+                    onPush: { value in
+                        guard let parts = value.elements, let kind = parts.first?.string?.lowercased() else { return }
+                        switch kind {
+                        case "message" where parts.count == 3:
+                            continuation.yield(RedisPubSubMessage(channel: parts[1].string ?? "", pattern: nil, payload: parts[2].bytes ?? ByteBuffer()))
+                        case "pmessage" where parts.count == 4:
+                            continuation.yield(RedisPubSubMessage(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? ByteBuffer()))
+                        case "subscribe", "psubscribe":
+                            if confirmations.add(1, ordering: .relaxed).newValue == expected { confirmed.succeed() }
+                        default:
+                            break
+                        }
+                    },
+                    onClose: { error in
+                        confirmed.fail(error)
+                        continuation.finish(throwing: error)
                     }
-                },
-                onClose: { error in
-                    confirmed.fail(error)
-                    continuation.finish(throwing: error)
-                }
-            )
+                )
+            }
+        } catch {
+            // NIO traps on a promise dropped unfulfilled, and a refused
+            // connection (or an open breaker) never reaches onClose.
+            confirmed.fail(error)
+            continuation.finish(throwing: error)
+            throw error
         }
         connection.sendWithoutReply(RedisCommand(command, arguments: names))
         let timeout = eventLoop.scheduleTask(in: TimeAmount(configuration.timeouts.command)) {
@@ -279,10 +348,20 @@ public final class RedisClient: Sendable, Service {
 
     // MARK: - Lifecycle
 
-    /// Runs until graceful shutdown is triggered, then closes every connection
-    /// (ServiceLifecycle's `Service`).
+    /// Runs until graceful shutdown is triggered (or the task is cancelled),
+    /// then closes every connection (ServiceLifecycle's `Service`). While it
+    /// runs, an open circuit breaker is probed in the background (see
+    /// ``Configuration/CircuitBreaker-swift.struct``).
     public func run() async throws {
-        try? await gracefulShutdown()
+        await withTaskGroup(of: Void.self) { group in
+            // A child of this task rather than a task of its own, so it
+            // cannot outlive the client.
+            if let interval = configuration.circuitBreaker.probeInterval {
+                group.addTask { await self.probeWhileOpen(interval: interval) }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         await shutdown()
     }
 

@@ -207,10 +207,19 @@ final class SemanticReadiness: Sendable {
     /// part of the store's entries read (left out when their count is unknown).
     var healthBody: String {
         guard !isReady else { return #"{"status":"ok"}"# }
+        guard let progress else { return #"{"status":"ok","semantic_index":"rebuilding"}"# }
+        return #"{"status":"ok","semantic_index":"rebuilding","progress":\#(progress)}"#
+    }
+
+    /// While the index is rebuilt, the part of the store's entries read so far
+    /// (to a thousandth, rounded down); `nil` when their count is unknown or
+    /// the index is ready.
+    var progress: Double? {
+        guard !isReady else { return nil }
         let total = total.load(ordering: .relaxed)
-        guard total >= 0 else { return #"{"status":"ok","semantic_index":"rebuilding"}"# }
+        guard total >= 0 else { return nil }
         let fraction = ProgressLine("", done: scanned.load(ordering: .relaxed), of: total, elapsed: .zero).fraction ?? 0
-        return #"{"status":"ok","semantic_index":"rebuilding","progress":\#((fraction * 1000).rounded(.down) / 1000)}"#
+        return (fraction * 1000).rounded(.down) / 1000
     }
 
     /// Returns when the index is ready; at once if it is.

@@ -7,7 +7,7 @@ import NIOCore
 /// The admin API, behind `Authorization: Bearer <admin token>`:
 ///
 /// - `GET /admin/stats`: requests, hits, misses, time and tokens saved,
-///   entries and bytes, as JSON.
+///   entries and bytes, and the readiness `GET /readyz` reports, as JSON.
 /// - `GET /admin/history[?range=hour|day]`: requests by outcome, hit and miss
 ///   latency quantiles and savings in 10-second buckets over the last hour, or
 ///   5-minute ones over the last day (``ProxyHistory``).
@@ -99,6 +99,8 @@ extension ProxyHandlers {
                 ]))
             })),
         ]
+        // The same as GET /readyz, so one call shows both what the cache did and why.
+        object["readiness"] = await readiness().json
         if let store = statistics.store {
             object["store"] = .object([
                 "entries": Self.number(store.entries),

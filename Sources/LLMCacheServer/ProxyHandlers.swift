@@ -46,9 +46,12 @@ struct ProxyHandlers: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/v1/**", method: method) { request, _ in await passThrough(request) }
         }
+        // Liveness: the process answers. Always 200, whatever its dependencies
+        // do: restarting a proxy whose Redis is down would not bring Redis back.
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: server.semanticReadiness.healthBody)))
         }
+        router.get("/readyz") { _, _ in await readyz() }
         router.get("/metrics") { _, _ in await metricsResponse() }
         registerAdmin(on: router)
         registerDashboard(on: router)

@@ -12,7 +12,8 @@ import ServiceLifecycle
 /// Routes: `POST /v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
 /// `/v1/responses` (OpenAI's Responses API) and `/v1/messages` (Anthropic's
 /// Messages API, sent to the Anthropic upstream) — cached; every other
-/// `/v1/...` route (passed through to its upstream untouched), `GET /healthz`,
+/// `/v1/...` route (passed through to its upstream untouched), `GET /healthz`
+/// (liveness), `GET /readyz` (readiness: store, upstreams, semantic index),
 /// `GET /metrics` (Prometheus text) and the admin API under `/admin/` (see
 /// docs/PROXY.md).
 ///
@@ -52,6 +53,7 @@ public final class ProxyServer: Service {
     let adminToken: AdminToken?
     let semanticIndexLoading: SemanticIndexLoading
     let semanticReadiness = SemanticReadiness()
+    let storeCheck = StoreCheckThrottle()
 
     /// Creates a server over `store`.
     ///

@@ -7,7 +7,7 @@ import Hummingbird
 /// 405 that says to use POST.
 struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
     static var routes: String {
-        "POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses and /v1/messages (cached); any other /v1/... route (passed through to the upstream); GET /healthz, /metrics, /dashboard and /admin/... (see docs/PROXY.md)"
+        "POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses and /v1/messages (cached); any other /v1/... route (passed through to the upstream); GET /healthz, /readyz, /metrics, /dashboard and /admin/... (see docs/PROXY.md)"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

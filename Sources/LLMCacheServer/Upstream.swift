@@ -14,6 +14,8 @@ struct Upstream: Sendable {
     let configuration: ProxyServer.Configuration.Upstream
     let logger: Logger
     let baseURL: String
+    /// What the calls so far showed of the upstream's reachability, for `GET /readyz`.
+    let health = UpstreamHealth()
 
     /// - Parameter baseURL: the root paths are appended to; default the
     ///   configuration's OpenAI-compatible ``ProxyServer/Configuration/Upstream/baseURL``.
@@ -80,10 +82,23 @@ struct Upstream: Sendable {
     /// Sends a request and returns the response with its body still arriving.
     func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         do {
-            return try await client.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
+            health.reached()
+            return response
         } catch {
+            if Self.isConnectFailure(error) { health.failedToConnect("\(error)") }
             throw Self.unavailable(error)
         }
+    }
+
+    /// Whether `error`, thrown before a response head arrived, means the
+    /// upstream could not be reached: a connect time-out, a refused or reset
+    /// connection, an unknown host. Not a request time-out (a slow model) and
+    /// not a cancelled call (the client went away).
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if error is CancellationError { return false }
+        guard let http = error as? HTTPClientError else { return true }
+        return http == .connectTimeout || http == .remoteConnectionClosed
     }
 
     /// Sends a request and collects the whole answer within the request

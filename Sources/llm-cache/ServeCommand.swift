@@ -32,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
             "prices": {"gpt-4o": {"input_per_million": 2.5, "output_per_million": 10}}}). \
             Flags win over the environment, which wins over the file.
 
+            GET /healthz answers 200 while the process serves (liveness); GET /readyz answers \
+            503 naming the failing dependency when the store or an upstream is failing \
+            (readiness), 200 otherwise.
+
             Prints one line, "listening on http://HOST:PORT", on standard output once it \
             accepts connections; logs go to standard error. See docs/PROXY.md.
             """

@@ -9,7 +9,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// A real proxy over a real SQLite file in front of the stand-in upstream,
+/// A real proxy over a real SQLite file (or the store a test gives) in front of the stand-in upstream,
 /// both on loopback ports picked by the system.
 struct Harness {
     let upstream: FakeUpstream
@@ -34,6 +34,8 @@ struct Harness {
         upstreamDelay: Duration = .zero,
         semantic: SemanticCache? = nil,
         directory existing: URL? = nil,
+        store: (any CacheStore)? = nil,
+        logger given: Logger? = nil,
         _ body: (Harness) async throws -> Void
     ) async throws {
         // A directory the caller gives outlives this run, so a test can restart the proxy over the same file.
@@ -42,9 +44,10 @@ struct Harness {
         defer { if existing == nil { try? FileManager.default.removeItem(at: directory) } }
         let (upstreamPorts, upstreamPort) = AsyncStream<Int>.makeStream()
         // Quiet: stopping the servers at the end of each test logs cancellations.
-        var logger = Logger(label: "proxy-tests")
-        logger.logLevel = .critical
-        let upstream = FakeUpstream(delay: upstreamDelay, logger: logger) { upstreamPort.yield($0) }
+        var quiet = Logger(label: "proxy-tests")
+        quiet.logLevel = .critical
+        let logger = given ?? quiet
+        let upstream = FakeUpstream(delay: upstreamDelay, logger: quiet) { upstreamPort.yield($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await upstream.run() }
             var upstreamIterator = upstreamPorts.makeAsyncIterator()
@@ -53,7 +56,7 @@ struct Harness {
             configuration.admin.token = adminToken
             configure(&configuration)
             let (proxyPorts, proxyPort) = AsyncStream<Int>.makeStream()
-            let proxy = ProxyServer(configuration: configuration, store: try SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), cacheConfiguration: cacheConfiguration, semantic: semantic, logger: logger) { proxyPort.yield($0) }
+            let proxy = ProxyServer(configuration: configuration, store: try store ?? SQLiteStore(path: directory.appendingPathComponent("cache.sqlite").path), cacheConfiguration: cacheConfiguration, semantic: semantic, logger: logger) { proxyPort.yield($0) }
             group.addTask { try await proxy.run() }
             var proxyIterator = proxyPorts.makeAsyncIterator()
             let listening = await proxyIterator.next()!

@@ -201,6 +201,11 @@ struct ProxyStartupTests {
             #expect(health.json?["semantic_index"] == .string("rebuilding"))
             let progress = try #require(health.json?["progress"]?.numberValue).doubleValue
             #expect(progress > 0 && progress < 1)
+            // Still ready: a rebuilding index is said, but exact answers are served.
+            let ready = try await h.send("/readyz", method: .GET, key: nil)
+            #expect(ready.status == 200)
+            #expect(ready.json?["status"] == .string("ready"))
+            #expect(ready.json?["checks"]?["semantic_index"]?["status"] == .string("rebuilding"))
 
             // The preloaded answer is served by its key...
             let exact = try await h.send("/v1/chat/completions", body: Harness.chat(Self.question))

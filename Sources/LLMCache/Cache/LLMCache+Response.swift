@@ -280,6 +280,7 @@ extension LLMCache {
         )
         do {
             try await withStoreTimeout { [store] in try await store.set(entry) }
+            health.succeeded(reachable: store.isBackendReachable)
             // Indexed on a task of its own: the caller has its answer, and a
             // later lookup waits for the insertion if it must.
             semantic?.index(entry)
@@ -290,7 +291,7 @@ extension LLMCache {
             return error
         } catch {
             counters.storeError(operation: "set")
-            logger.warning("cache store failed; answer served but not cached", metadata: ["operation": "set", "error": "\(error)"])
+            health.failed(operation: "set", error: error)
             return error as? CacheError ?? CacheError(.backendUnavailable, "\(error)")
         }
     }
@@ -309,14 +310,17 @@ extension LLMCache {
         }
     }
 
-    /// Runs a store operation; a failure or time-out becomes `nil`, a log line
-    /// and a metric (fail open).
+    /// Runs a store operation; a failure or time-out becomes `nil` and a
+    /// metric (fail open), and tells the store's health, which logs once when
+    /// an outage begins and once when it ends rather than once per call.
     func guarded<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T?) async -> T? {
         do {
-            return try await withStoreTimeout(body)
+            let result = try await withStoreTimeout(body)
+            health.succeeded(reachable: store.isBackendReachable)
+            return result
         } catch {
             counters.storeError(operation: operation)
-            logger.warning("cache store failed; continuing without it", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            health.failed(operation: operation, error: error)
             return nil
         }
     }

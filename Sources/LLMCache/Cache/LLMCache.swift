@@ -41,6 +41,11 @@ public final class LLMCache: Sendable {
         public var storeTimeout: Duration?
         /// Prefix of the swift-metrics labels. Default `"llm_cache"`.
         public var metricsPrefix: String
+        /// While the store keeps failing, how often a reminder is logged: the
+        /// outage itself is one `warning` when it begins and one `notice` when
+        /// it ends, however many calls fail in between (``StoreHealth``).
+        /// Default 60 seconds.
+        public var storeOutageReminder: Duration
 
         public init(
             namespace: String = "default",
@@ -49,7 +54,8 @@ public final class LLMCache: Sendable {
             sampling: SamplingPolicy = .cacheAll,
             fingerprint: Fingerprint.Configuration = .init(),
             storeTimeout: Duration? = .seconds(2),
-            metricsPrefix: String = "llm_cache"
+            metricsPrefix: String = "llm_cache",
+            storeOutageReminder: Duration = .seconds(60)
         ) {
             self.namespace = namespace
             self.defaultTTL = defaultTTL
@@ -58,6 +64,7 @@ public final class LLMCache: Sendable {
             self.fingerprint = fingerprint
             self.storeTimeout = storeTimeout
             self.metricsPrefix = metricsPrefix
+            self.storeOutageReminder = storeOutageReminder
         }
     }
 
@@ -195,6 +202,7 @@ public final class LLMCache: Sendable {
     let clock: any CacheClock
     let logger: Logger
     let counters: CacheCounters
+    let health: StoreHealthMonitor
     let flights = SingleFlight<Outcome>()
     let rotation = VariantRotation()
     /// The semantic tier consulted after an exact miss, if any.
@@ -205,7 +213,8 @@ public final class LLMCache: Sendable {
     ///
     /// - Parameters:
     ///   - clock: time for ages and expiry; the store's clock should be the same.
-    ///   - logger: where fail-open events are logged (at `warning`).
+    ///   - logger: where fail-open events are logged: a store outage once when
+    ///     it begins (`warning`) and once when it ends (`notice`), see ``StoreHealth``.
     ///   - metricsFactory: where counters, gauges and timers go; default the
     ///     process-wide `MetricsSystem.factory`.
     ///   - semantic: a semantic tier answering requests that mean the same as a
@@ -224,7 +233,9 @@ public final class LLMCache: Sendable {
         self.fingerprint = Fingerprint(configuration: configuration.fingerprint)
         self.clock = clock
         self.logger = logger
-        self.counters = CacheCounters(label: configuration.metricsPrefix, factory: metricsFactory ?? MetricsSystem.factory)
+        let factory = metricsFactory ?? MetricsSystem.factory
+        self.counters = CacheCounters(label: configuration.metricsPrefix, factory: factory)
+        self.health = StoreHealthMonitor(reminderInterval: configuration.storeOutageReminder, logger: logger, label: configuration.metricsPrefix, factory: factory)
         self.semantic = semantic
         self.semanticFollower = semantic?.follow(store)
     }
@@ -274,5 +285,27 @@ public final class LLMCache: Sendable {
             counters.storeReported(storeStatistics)
         }
         return counters.snapshot(store: storeStatistics)
+    }
+
+    // MARK: - Store health
+
+    /// The store's health as the cache's own operations found it: cheap (no
+    /// store call), but as old as the last operation.
+    public var storeHealth: StoreHealth { health.snapshot }
+
+    /// Asks the store now, with one lookup of a key no request has, under
+    /// ``Configuration/storeTimeout``, and returns its health after that;
+    /// the lookup's outcome counts like any other operation's (it can end or
+    /// begin an outage), but not as a store error in the statistics. For a
+    /// readiness check when no traffic has shown the store's state.
+    public func checkStore() async -> StoreHealth {
+        let probe = CacheKey(digestBytes: [UInt8](repeating: 0, count: 32))
+        do {
+            _ = try await withStoreTimeout { [store] in try await store.get(probe) }
+            health.succeeded(reachable: store.isBackendReachable)
+        } catch {
+            health.failed(operation: "check", error: error)
+        }
+        return health.snapshot
     }
 }

@@ -124,10 +124,19 @@ public protocol CacheStore: Sendable {
     /// process. ``LLMCache`` skips its time-out guard for such stores, keeping
     /// timers off the hit path. Default `false`.
     var isLocal: Bool { get }
+
+    /// Whether the store's backend is answering, as far as the store knows
+    /// without asking it: `false` while a client's circuit breaker has given
+    /// up on a server. While it is `false`, an operation a store answers
+    /// without its backend (a hit in a memory tier) does not end an outage in
+    /// ``LLMCache/storeHealth``, so a store that half works is not reported
+    /// as going down and up with every call. Default `true`.
+    var isBackendReachable: Bool { get }
 }
 
 extension CacheStore {
     public var isLocal: Bool { false }
+    public var isBackendReachable: Bool { true }
 }
 
 extension CacheStore {

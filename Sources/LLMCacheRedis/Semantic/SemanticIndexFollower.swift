@@ -153,6 +153,9 @@ public final class SemanticIndexFollower: Service, Sendable {
     private func follow() async {
         var position: StreamID?
         var delay = configuration.retryDelay
+        // One line when the feed is lost and one when it is back, however many
+        // attempts lie between: the store's outage is reported by the cache.
+        var lost = false
         let timeout = configuration.blockTime + redis.client.configuration.timeouts.command
         while !Task.isCancelled {
             var connection: RedisConnection?
@@ -171,13 +174,20 @@ public final class SemanticIndexFollower: Service, Sendable {
                 state.withLock { $0.isFollowing = true }
                 markReady()
                 delay = configuration.retryDelay
+                if lost {
+                    lost = false
+                    logger.info("semantic feed followed again")
+                }
                 while !Task.isCancelled {
                     current = try await readOnce(opened, after: current) { applied in position = applied }
                     position = current
                 }
             } catch {
-                if !Task.isCancelled {
-                    logger.warning("semantic feed unreachable; other processes' answers are matched by meaning again once it is back", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                if !Task.isCancelled && lost {
+                    logger.debug("semantic feed still unreachable", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                } else if !Task.isCancelled {
+                    lost = true
+                    logger.notice("semantic feed unreachable; other processes' answers are matched by meaning again once it is back", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 }
             }
             state.withLock { s in

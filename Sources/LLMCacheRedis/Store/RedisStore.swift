@@ -93,6 +93,9 @@ public final class RedisStore: CacheStore {
     private let scriptSHA = Mutex<String?>(nil)
     let prefix: String
 
+    /// Whether Redis answered the client's latest command (``RedisClient/isReachable``).
+    public var isBackendReachable: Bool { client.isReachable }
+
     /// Creates a store over `client`.
     ///
     /// - Parameters:

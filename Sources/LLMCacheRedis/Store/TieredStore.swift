@@ -105,6 +105,10 @@ public final class TieredStore: CacheStore, Service {
 
     public func statistics() async throws -> StoreStatistics { try await redis.statistics() }
 
+    /// Whether Redis answered the client's latest command (``RedisClient/isReachable``):
+    /// a memory-tier hit while it did not says nothing about Redis.
+    public var isBackendReachable: Bool { redis.isBackendReachable }
+
     public func entries() -> AsyncThrowingStream<CacheEntry, any Error> { redis.entries() }
 
     // MARK: - Invalidation channel
@@ -143,10 +147,14 @@ public final class TieredStore: CacheStore, Service {
     }
 
     /// Keeps the subscription to the invalidation channel until cancelled or
-    /// graceful shutdown, resubscribing with back-off after failures.
+    /// graceful shutdown, resubscribing after failures with back-off from
+    /// 50 ms to ``resubscribeLimit``. A lost subscription is logged once, at
+    /// `notice`, and its return once, at `info`: the cache above reports the
+    /// store's outage itself, and the attempts in between are `debug`.
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
             var delay = Duration.milliseconds(50)
+            var lost = false
             while !Task.isCancelled {
                 do {
                     let subscription = try await redis.client.subscribe(to: [channel])
@@ -158,6 +166,10 @@ public final class TieredStore: CacheStore, Service {
                     state.subscriptions.add(1, ordering: .releasing)
                     state.trusted.store(true, ordering: .releasing)
                     delay = .milliseconds(50)
+                    if lost {
+                        lost = false
+                        logger.info("invalidation subscription restored; the memory tier serves again")
+                    }
                     for try await message in subscription {
                         let text = message.text
                         guard let space = text.firstIndex(of: " ") else { continue }
@@ -165,17 +177,28 @@ public final class TieredStore: CacheStore, Service {
                         apply(String(text[text.index(after: space)...]))
                     }
                 } catch {
-                    logger.warning("invalidation subscription lost; serving from Redis only until it is back", metadata: ["error": "\(error)"])
+                    if lost {
+                        logger.debug("invalidation subscription still down", metadata: ["error": "\(error)"])
+                    } else {
+                        lost = true
+                        logger.notice("invalidation subscription lost; serving from Redis only until it is back", metadata: ["error": "\(error)"])
+                    }
                 }
                 state.trusted.store(false, ordering: .releasing)
                 state.generation.add(1, ordering: .releasing)
                 _ = memory.invalidateNow(.all)
                 try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                delay = min(delay * 2, Self.resubscribeLimit)
             }
         }
         state.trusted.store(false, ordering: .releasing)
     }
+
+    /// The longest wait between attempts to resubscribe: 1 s. Attempts while
+    /// the client's circuit breaker is open fail at once without touching the
+    /// network, so a short limit costs nothing and brings the memory tier back
+    /// within about a second of Redis.
+    static let resubscribeLimit = Duration.seconds(1)
 }
 
 /// The tiered store's shared flags, as atomics read on every lookup.

@@ -60,6 +60,10 @@ final class RedisServer: @unchecked Sendable {
         return configuration
     }
 
+    /// Waits until a fresh connection has its PING answered, as after
+    /// ``start()``: for a server resumed with ``pause(_:)``.
+    func waitUntilAnswering() async throws { try await waitUntilReady() }
+
     private func waitUntilReady() async throws {
         // Polls for readiness, bounded; it is a start-up wait, not a timed assertion.
         var configuration = configuration()
