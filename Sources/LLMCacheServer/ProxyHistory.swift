@@ -305,3 +305,52 @@ enum LatencyHistogram {
         return nil
     }
 }
+
+extension ProxyHistory {
+    /// The bytes the two rings' arrays hold: 585,792.
+    var ringBytes: Int {
+        state.withLock { $0.hour.bytes + $0.day.bytes }
+    }
+}
+
+/// A ``ProxyHistory`` for `llm-cache bench proxy`, which lives in another
+/// module, to measure what the history holds after a day of traffic
+/// (`proxy.history.bytes`): it records and reads as the proxy's requests and
+/// the admin API do, the route and outcome given by number. Thread-safe.
+package struct ProxyHistoryProbe: Sendable {
+    /// The routes (``ProxyMetrics/Route``) and outcomes (``ProxyMetrics/Outcome``) by number.
+    package static let routes = ProxyMetrics.Route.allCases.count
+    package static let outcomes = ProxyMetrics.Outcome.allCases.count
+    /// The outcome number of a semantic hit, the one that keeps its text.
+    package static let semanticHit = ProxyMetrics.Outcome.semanticHit.rawValue
+
+    private let history: ProxyHistory
+
+    /// An empty history, dated by `clock`.
+    package init(clock: any CacheClock) {
+        history = ProxyHistory(clock: clock)
+    }
+
+    /// Records one request of route number `route` (`0..<routes`) and
+    /// outcome number `outcome` (`0..<outcomes`); a semantic hit keeps
+    /// `key`, `similarity` and `text` as ``RecentSemanticHits`` does.
+    package func record(route: Int, outcome: Int, elapsed: Duration, model: String, savedTokens: Int, savedCost: Double, key: CacheKey, text: String) {
+        let route = ProxyMetrics.Route(rawValue: route)!
+        let outcome = ProxyMetrics.Outcome(rawValue: outcome)!
+        var facts = ProxyHistory.Facts(model: model, savedTokens: savedTokens, savedCost: savedCost)
+        if outcome == .semanticHit {
+            facts.semanticHit = RecentSemanticHits.Hit(route: route, model: model, similarity: 0.9, key: key, text: text)
+        }
+        history.record(route, outcome, elapsed: elapsed, facts)
+    }
+
+    /// Reads all that the admin API shows (both rings, the breakdown, the
+    /// last 100 semantic hits); returns the buckets and hits read.
+    package func read() -> Int {
+        history.buckets(.hour).buckets.count + history.buckets(.day).buckets.count
+            + history.breakdown().models.count + history.semanticHits(limit: RecentSemanticHits.capacity).count
+    }
+
+    /// The bytes the two rings' arrays hold, as the history counts them.
+    package var ringBytes: Int { history.ringBytes }
+}

@@ -49,6 +49,8 @@ struct ProxyMetrics: Sendable {
     let savings = Savings()
     /// The figures over time, by route and model, and the last semantic hits, for the dashboard.
     let history: ProxyHistory
+    /// Whether ``record(_:_:since:_:)`` records in the ``history`` too.
+    private let keepsHistory: Bool
 
     private struct SavedCounters: Sendable {
         var prompt: Counter
@@ -96,9 +98,10 @@ struct ProxyMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
     ]
 
-    /// `historyClock` dates the ``history``.
-    init(registry: PrometheusCollectorRegistry, historyClock: any CacheClock = SystemCacheClock()) {
+    /// `historyClock` dates the ``history``; with `keepsHistory` false it stays empty.
+    init(registry: PrometheusCollectorRegistry, historyClock: any CacheClock = SystemCacheClock(), keepsHistory: Bool = true) {
         history = ProxyHistory(clock: historyClock)
+        self.keepsHistory = keepsHistory
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "llm_cache", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
         }
@@ -140,7 +143,7 @@ struct ProxyMetrics: Sendable {
         let slot = Self.slot(route, outcome)
         requests[slot].increment()
         durations[slot].record(elapsed)
-        history.record(route, outcome, elapsed: elapsed, facts)
+        if keepsHistory { history.record(route, outcome, elapsed: elapsed, facts) }
     }
 
     static func slot(_ route: Route, _ outcome: Outcome) -> Int {

@@ -143,6 +143,10 @@ extension ProxyServer {
         /// time without sleeping. Entries' ages and expiry go by the store's
         /// clock, not this one.
         public var historyClock: any CacheClock
+        /// Whether finished requests are recorded in the dashboard's history
+        /// (``ProxyHistory``). Always on in `llm-cache serve`; `bench proxy`
+        /// turns it off on a second proxy to measure what recording costs.
+        package var keepsHistory = true
 
         public init(
             host: String = "127.0.0.1",

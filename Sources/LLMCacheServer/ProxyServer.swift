@@ -85,7 +85,7 @@ public final class ProxyServer: Service {
         self.logger = logger
         self.failures = FailureLog(logger: logger)
         self.onListening = onListening
-        self.metrics = ProxyMetrics(registry: registry, historyClock: configuration.historyClock)
+        self.metrics = ProxyMetrics(registry: registry, historyClock: configuration.historyClock, keepsHistory: configuration.keepsHistory)
         self.tenants = TenantNamespace(shared: configuration.tenancy.sharedNamespace)
         self.adminToken = configuration.admin.token.map(AdminToken.init)
         self.semanticIndexLoading = semanticIndex

@@ -44,6 +44,12 @@ import NIOCore
 ///   20 KB, longer than the model reads: matched by exact key only, so what
 ///   they add is tokenising up to the model's window, not embedding
 ///   (docs/SEMANTIC.md, "Long texts").
+///
+/// - `proxy.history.bytes`, `.bytes.day`, `proxy.history.record_ns`,
+///   `proxy.history.hit.rps_ratio`: what the dashboard's history holds after
+///   an hour and a day of simulated traffic, what recording a request costs,
+///   and the hit rate with it over without it in alternating runs
+///   (ProxyBench+History.swift).
 struct ProxyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
@@ -72,6 +78,10 @@ struct ProxyBench: AsyncParsableCommand {
             throw ValidationError("wrk is not installed; run scripts/install-test-deps.sh (or apt-get install wrk)")
         }
         var report = BenchReport(benchmark: "proxy")
+        // First, while no server or client runs in this process to move the
+        // heap figures it reads.
+        progress("history: a day of simulated traffic into a new dashboard history")
+        measureHistory(into: &report)
         let seconds = options.quick ? 3 : 10
         var logger = Logger(label: "bench.proxy")
         logger.logLevel = .critical
@@ -90,6 +100,12 @@ struct ProxyBench: AsyncParsableCommand {
             group.addTask { try await proxy.run() }
             var proxyIterator = proxyPorts.makeAsyncIterator()
             let proxyURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
+            // The same proxy recording nothing in the dashboard's history: what the history costs.
+            var withoutHistory = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
+            withoutHistory.keepsHistory = false
+            let withoutHistoryProxy = ProxyServer(configuration: withoutHistory, store: MemoryStore(), logger: logger) { proxyPort.yield($0) }
+            group.addTask { try await withoutHistoryProxy.run() }
+            let withoutHistoryURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
             let semanticURL: String?
             if let tier = try semanticTier() {
                 var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
@@ -103,6 +119,7 @@ struct ProxyBench: AsyncParsableCommand {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
+                try await measureHistoryCost(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, withoutHistoryURL: withoutHistoryURL)
                 try await measureHitUnderIdleFlood(into: &report, client: client, upstreamURL: upstreamURL)
                 if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL, upstreamURL: upstreamURL) }
             } catch {
