@@ -92,3 +92,43 @@ struct InternalProxyError: ProxyError {
         OpenAIErrorBody.response(status, message: "the proxy failed: \(underlying)", type: "server_error", headers: HTTPFields([ProxyHandlers.missField]), surface: .of(request))
     }
 }
+
+/// The upstream is healthy but every slot to it is taken
+/// (``UpstreamGate``): the queue was full, or the caller waited its
+/// longest. 503 with `Retry-After`, so clients back off and retry (the
+/// OpenAI and Anthropic SDKs retry a 503 by themselves).
+struct UpstreamBusy: ProxyError, CustomStringConvertible, Equatable {
+    enum Reason: Sendable, Equatable {
+        case queueFull
+        case waitedTooLong(Duration)
+    }
+
+    var reason: Reason
+
+    var status: HTTPResponse.Status { .serviceUnavailable }
+    var outcome: ProxyMetrics.Outcome { .upstreamError }
+
+    var description: String {
+        switch reason {
+        case .queueFull:
+            return "the proxy has as many upstream calls in flight and waiting as it allows; retry shortly, or raise --upstream-connections or --upstream-queue"
+        case .waitedTooLong(let wait):
+            return "no upstream connection came free within \(wait) (every one is in use by a call in progress); retry shortly, or raise --upstream-connections or --upstream-queue-timeout"
+        }
+    }
+
+    /// Seconds a client should wait: a moment when the queue is full, since
+    /// slots come free all the time; longer after a wait ran out.
+    var retryAfterSeconds: Int {
+        switch reason {
+        case .queueFull: return 1
+        case .waitedTooLong: return 5
+        }
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields([ProxyHandlers.missField])
+        headers[.retryAfter] = String(retryAfterSeconds)
+        return OpenAIErrorBody.response(status, message: description, type: "upstream_busy", headers: headers, surface: .of(request))
+    }
+}

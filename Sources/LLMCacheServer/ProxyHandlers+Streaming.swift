@@ -31,8 +31,9 @@ extension ProxyHandlers {
             let start = ContinuousClock.now
             let body = asksForUsage ? Self.askingForUsage(parsed.request.body) : call.body
             let response: HTTPClientResponse
+            let permit: UpstreamGate.Permit
             do {
-                response = try await upstream.execute(upstream.request(.POST, path: call.route.upstreamPath, headers: call.headers, body: body))
+                (response, permit) = try await upstream.execute(upstream.request(.POST, path: call.route.upstreamPath, headers: call.headers, body: body))
             } catch {
                 metrics.upstreamErrors.increment()
                 throw error
@@ -45,7 +46,7 @@ extension ProxyHandlers {
                 throw UpstreamFailure(UpstreamAnswer(status: Int(response.status.code), headers: response.headers, body: body))
             }
             let relayed = Relayed(headers: Upstream.relayedHeaders(response.headers), start: start)
-            return (relayed, ErrorMappingSequence(response.body) { error in
+            return (relayed, ErrorMappingSequence(PermitHoldingSequence(base: response.body, permit: permit)) { error in
                 metrics.upstreamErrors.increment()
                 metrics.streamsInterrupted.increment()
                 return Upstream.unavailable(error)

@@ -118,6 +118,8 @@ struct ProxyHandlers: Sendable {
                 route: route.label, status: failure.answer.status, upstreamRequestID: failure.answer.requestID,
                 detail: valid ? "content type \(failure.answer.contentType ?? "none")" : nil
             )
+        case let failure as UpstreamBusy:
+            server.failures.record("every upstream slot is taken", route: route.label, status: Int(failure.status.code), upstreamRequestID: nil, detail: failure.description)
         case let failure as UpstreamUnavailable:
             server.failures.record(failure.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: route.label, status: Int(failure.status.code), upstreamRequestID: nil, detail: failure.message)
         case let failure as InternalProxyError:
@@ -394,12 +396,17 @@ struct ProxyHandlers: Sendable {
             upstreamRequest.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
         }
         do {
-            let response = try await target.execute(upstreamRequest)
+            let (response, permit) = try await target.execute(upstreamRequest)
             return Response(
                 status: HTTPResponse.Status(code: Int(response.status.code)),
                 headers: Upstream.relayedHeaders(response.headers),
-                body: ResponseBody(asyncSequence: response.body)
+                body: ResponseBody(asyncSequence: PermitHoldingSequence(base: response.body, permit: permit))
             )
+        } catch let busy as UpstreamBusy {
+            server.failures.record("every upstream slot is taken", route: "passthrough", status: Int(busy.status.code), upstreamRequestID: nil, detail: busy.description)
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(busy.retryAfterSeconds)
+            return OpenAIErrorBody.response(busy.status, message: busy.description, type: "upstream_busy", headers: headers, surface: .of(request))
         } catch let unavailable as UpstreamUnavailable {
             server.failures.record(unavailable.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: "passthrough", status: Int(unavailable.status.code), upstreamRequestID: nil, detail: unavailable.message)
             return OpenAIErrorBody.response(unavailable.status, message: unavailable.message, type: "upstream_error", surface: .of(request))

@@ -33,8 +33,22 @@ extension ProxyServer {
             /// begun; a stream silent for longer is cut with an error event and
             /// not cached. `nil`: only ``requestTimeout`` applies. Default 120 seconds.
             public var idleTimeout: Duration?
-            /// Connections kept to the upstream at most (HTTP/1.1). Default 64.
+            /// Calls in flight to each upstream at most: connections over
+            /// HTTP/1.1 (over HTTP/2, which the client negotiates with an
+            /// `https` upstream that offers it, calls share connections).
+            /// Further calls wait their turn (``queueLength``,
+            /// ``queueTimeout``). Default 256: generations take 10–60
+            /// seconds, so a limit sized for quick calls would queue callers
+            /// of a healthy upstream.
             public var maximumConnections: Int
+            /// Calls that may wait for an upstream slot when all
+            /// ``maximumConnections`` are in use; one more is answered 503
+            /// with `Retry-After: 1`. 0: none wait. Default 1,024.
+            public var queueLength: Int
+            /// How long a call waits for an upstream slot before it is
+            /// answered 503 with `Retry-After: 5`. It is not part of
+            /// ``requestTimeout``, which runs from the call. Default 30 seconds.
+            public var queueTimeout: Duration
             /// The largest non-streamed upstream answer accepted. Default 64 MiB.
             public var maximumResponseBytes: Int
             /// Whether a streamed miss asks the upstream for its usage
@@ -51,10 +65,14 @@ extension ProxyServer {
                 connectTimeout: Duration = .seconds(10),
                 requestTimeout: Duration = .seconds(600),
                 idleTimeout: Duration? = .seconds(120),
-                maximumConnections: Int = 64,
+                maximumConnections: Int = 256,
+                queueLength: Int = 1024,
+                queueTimeout: Duration = .seconds(30),
                 maximumResponseBytes: Int = 64 << 20,
                 requestsStreamUsage: Bool = true
             ) {
+                self.queueLength = queueLength
+                self.queueTimeout = queueTimeout
                 self.baseURL = baseURL
                 self.anthropicBaseURL = anthropicBaseURL
                 self.connectTimeout = connectTimeout

@@ -16,6 +16,8 @@ struct Upstream: Sendable {
     let baseURL: String
     /// What the calls so far showed of the upstream's reachability, for `GET /readyz`.
     let health = UpstreamHealth()
+    /// Calls in flight to this upstream, and the callers waiting for one.
+    let gate: UpstreamGate
 
     /// - Parameter baseURL: the root paths are appended to; default the
     ///   configuration's OpenAI-compatible ``ProxyServer/Configuration/Upstream/baseURL``.
@@ -26,6 +28,7 @@ struct Upstream: Sendable {
         var base = baseURL ?? configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
+        gate = UpstreamGate(limit: configuration.maximumConnections, queueLimit: configuration.queueLength, queueTimeout: configuration.queueTimeout)
     }
 
     /// The Anthropic upstream of `configuration`: its root without a
@@ -40,6 +43,9 @@ struct Upstream: Sendable {
     static func makeClient(_ configuration: ProxyServer.Configuration.Upstream) -> HTTPClient {
         var http = HTTPClient.Configuration()
         http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds), read: nil)
+        // The gate keeps calls to at most maximumConnections per upstream,
+        // so the client never queues one itself (where it failed with the
+        // connect time-out).
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnections)
         // A refused connection or an unknown host fails the request at once
         // instead of being retried until the connect time-out: the caller
@@ -79,12 +85,15 @@ struct Upstream: Sendable {
         return request
     }
 
-    /// Sends a request and returns the response with its body still arriving.
-    func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+    /// Sends a request, once the ``gate`` lets it, and returns the response
+    /// with its body still arriving, and the call's slot: give it back once
+    /// the body is read (``PermitHoldingSequence`` does), or drop it.
+    func execute(_ request: HTTPClientRequest) async throws -> (HTTPClientResponse, UpstreamGate.Permit) {
+        let permit = try await gate.acquire()
         do {
             let response = try await client.execute(request, deadline: .now() + .nanoseconds(configuration.requestTimeout.nanoseconds), logger: logger)
             health.reached()
-            return response
+            return (response, permit)
         } catch {
             if Self.isConnectFailure(error) { health.failedToConnect("\(error)") }
             throw Self.unavailable(error)
@@ -105,8 +114,10 @@ struct Upstream: Sendable {
     /// time-out (async-http-client's deadline ends with the response head); a
     /// non-2xx answer throws ``UpstreamFailure``.
     func collect(_ request: HTTPClientRequest) async throws -> UpstreamAnswer {
+        let (response, permit) = try await execute(request)
+        defer { permit.release() }
+        // The time-out runs from the call, not from joining the queue.
         let deadline = ContinuousClock.now + configuration.requestTimeout
-        let response = try await execute(request)
         let limit = configuration.maximumResponseBytes
         let body: ByteBuffer
         do {
@@ -137,7 +148,7 @@ struct Upstream: Sendable {
     }
 
     static func unavailable(_ error: any Error) -> any Error {
-        if error is CancellationError || error is UpstreamFailure || error is UpstreamUnavailable { return error }
+        if error is CancellationError || error is UpstreamFailure || error is UpstreamUnavailable || error is UpstreamBusy { return error }
         if let http = error as? HTTPClientError {
             if http == .deadlineExceeded || http == .readTimeout || http == .connectTimeout {
                 return UpstreamUnavailable(message: "the upstream did not answer in time (\(http)); retry, or raise the upstream time-out", timedOut: true)

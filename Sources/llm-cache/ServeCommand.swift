@@ -101,8 +101,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to establish an upstream connection; a refused connection or unknown host fails at once. Env LLMCACHE_CONNECT_TIMEOUT. Default 10.")
     var connectTimeout: Double?
 
-    @Option(help: "Upstream connections kept at most. Env LLMCACHE_UPSTREAM_CONNECTIONS. Default 64.")
+    @Option(help: "Calls in flight to each upstream at most (connections over HTTP/1.1); more wait their turn. Env LLMCACHE_UPSTREAM_CONNECTIONS. Default 256.")
     var upstreamConnections: Int?
+
+    @Option(help: "Calls that may wait for an upstream slot when all are in use; one more is answered 503 with Retry-After. 0: none wait. Env LLMCACHE_UPSTREAM_QUEUE. Default 1024.")
+    var upstreamQueue: Int?
+
+    @Option(help: "Seconds a call waits for an upstream slot before it is answered 503 with Retry-After. Env LLMCACHE_UPSTREAM_QUEUE_TIMEOUT. Default 30.")
+    var upstreamQueueTimeout: Double?
 
     @Option(help: "Seconds a client has to send a complete request head, from connecting (or from the first byte of a next request on a kept-alive connection); then the connection is closed. Env LLMCACHE_HEADER_TIMEOUT. Default 10.")
     var headerTimeout: Double?
@@ -237,7 +243,7 @@ struct ServeSettings {
 
     static let fileKeys: Set<String> = [
         "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
-        "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "log_level", "prices",
+        "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "upstream_queue", "upstream_queue_timeout", "log_level", "prices",
         "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
 
@@ -361,6 +367,11 @@ struct ServeSettings {
             }
             return .milliseconds(Int64((seconds * 1000).rounded()))
         }
+        if let queue = try number(command.upstreamQueue, "LLMCACHE_UPSTREAM_QUEUE", "upstream_queue", Int.self) {
+            guard (0...1_000_000).contains(queue) else { throw ValidationError("--upstream-queue must be from 0 to 1000000, got \(queue)") }
+            configuration.upstream.queueLength = queue
+        }
+        if let queueTimeout = try timeout(command.upstreamQueueTimeout, "LLMCACHE_UPSTREAM_QUEUE_TIMEOUT", "upstream_queue_timeout") { configuration.upstream.queueTimeout = queueTimeout }
         if let headerTimeout = try timeout(command.headerTimeout, "LLMCACHE_HEADER_TIMEOUT", "header_timeout") { configuration.connections.headerTimeout = headerTimeout }
         if let bodyTimeout = try timeout(command.bodyTimeout, "LLMCACHE_BODY_TIMEOUT", "body_timeout") { configuration.connections.bodyTimeout = bodyTimeout }
         if let idleTimeout = try timeout(command.idleTimeout, "LLMCACHE_IDLE_TIMEOUT", "idle_timeout") { configuration.connections.idleTimeout = idleTimeout }
