@@ -44,6 +44,9 @@ import NIOCore
 ///   20 KB, longer than the model reads: matched by exact key only, so what
 ///   they add is tokenising up to the model's window, not embedding
 ///   (docs/SEMANTIC.md, "Long texts").
+/// - `proxy.miss.concurrent16.p99_ms`, `.p50_ms`, `.rps`: 16 clients at once
+///   sending distinct 150-word questions to that proxy: whether embedding
+///   misses holds other requests up.
 ///
 /// - `proxy.history.bytes`, `.bytes.day`, `proxy.history.record_ns`,
 ///   `proxy.history.hit.rps_ratio`: what the dashboard's history holds after
@@ -285,7 +288,7 @@ struct ProxyBench: AsyncParsableCommand {
         let data = try LabelledPairs(csv: String(contentsOfFile: pairs, encoding: .utf8))
         var duplicates = data.pairs.filter(\.duplicate)
         if options.quick { duplicates = Array(duplicates.prefix(40)) }
-        func chat(_ text: String) -> String {
+        @Sendable func chat(_ text: String) -> String {
             let body: JSONValue = .object(["model": .string("gpt-4o-mini"), "messages": .array([.object(["role": .string("user"), "content": .string(text)])])])
             return String(decoding: body.jsonBytes, as: UTF8.self)
         }
@@ -323,10 +326,57 @@ struct ProxyBench: AsyncParsableCommand {
             chat("Ticket \(3_000_000 + index): " + Self.prose(words: 148, seed: 3_000_000 + index) + "?")
         }
         report.add("proxy.miss.150_words_added_ms", words, "ms")
+        try await measureConcurrentMisses(into: &report, proxyURL: proxyURL) { index in
+            chat("Ticket \(6_000_000 + index): " + Self.prose(words: 148, seed: 6_000_000 + index) + "?")
+        }
         let long = try await addedLatency(client: client, proxyURL: proxyURL, upstreamURL: upstreamURL, count: count) { index in
             chat(Self.prose(bytes: 20_000, seed: 4_000_000 + index))
         }
         report.add("proxy.miss.long_prompt_added_ms", long, "ms")
+    }
+
+    /// `proxy.miss.concurrent16.p99_ms`, `.p50_ms`, `.rps`: 16 clients at
+    /// once, each sending distinct 150-word questions one after another
+    /// (10 each, 3 with `--quick`), every one a miss that is embedded before
+    /// it is known to be one. The latencies are of every request; the rate
+    /// is all of them over the whole time. The client opens a connection
+    /// per caller, so only the proxy queues them.
+    func measureConcurrentMisses(into report: inout BenchReport, proxyURL: String, body: @escaping @Sendable (Int) -> String) async throws {
+        let callers = 16
+        let each = options.quick ? 3 : 10
+        progress("misses through the semantic proxy: \(callers) clients at once, \(each) distinct 150-word questions each")
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: callers * 2)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let url = proxyURL + "/v1/chat/completions"
+        let start = ContinuousClock.now
+        let latencies: [Double]
+        do {
+            latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+                for caller in 0..<callers {
+                    group.addTask {
+                        var times: [Double] = []
+                        for turn in 0..<each {
+                            let unique = body(caller * each + turn)
+                            times.append(try await Self.timed {
+                                let answer = try await Self.post(client, url, body: unique)
+                                guard answer.cache == "MISS" else { throw ValidationError("a distinct request was not a miss (X-Cache: \(answer.cache ?? "none"))") }
+                            })
+                        }
+                        return times
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        let elapsed = (ContinuousClock.now - start).seconds
+        try await client.shutdown()
+        report.add("proxy.miss.concurrent16.p99_ms", Self.percentile(latencies, 0.99), "ms")
+        report.add("proxy.miss.concurrent16.p50_ms", Self.median(latencies), "ms")
+        report.add("proxy.miss.concurrent16.rps", Double(latencies.count) / elapsed, "req/s")
     }
 
     /// Median time of `count` misses through the proxy minus the median of
