@@ -19,6 +19,8 @@ struct EmbedBench: AsyncParsableCommand {
               embed.batch32.tokens     tokens/s     the same run counted in tokens
               embed.batch32.gflops     GFLOP/s      the same run's arithmetic (dense layers and attention) per second
               embed.batch32.cpu        ms           process CPU time per sentence in the same run
+              embed.150words.1thread   ms           median time to embed one 150-word question (about 200 tokens), 1 thread
+              embed.150words.2threads  ms           the same with 2 threads sharing the pass; .gflops beside each
               sgemm.peak.1thread       GFLOP/s      a 1024x1024x1024 cblas_sgemm on 1 thread: what this machine can do at best
             Needs the model (scripts/install-model.sh). Build with -c release for figures worth comparing.
             """
@@ -86,6 +88,26 @@ struct EmbedBench: AsyncParsableCommand {
         report.add("embed.batch32.tokens", Double(tokens) / seconds, "tokens/s")
         report.add("embed.batch32.gflops", Self.flops(lengths: lengths) / seconds / 1e9, "GFLOP/s")
         report.add("embed.batch32.cpu", batchCPU / Double(corpus.count), "ms")
+
+        // One 150-word question at a time (about 200 tokens), as a miss of an
+        // ordinary prompt embeds it: on one thread, and on two, which share
+        // the pass of one long text.
+        let questions = (0..<(quick ? 10 : 40)).map { ProxyBench.prose(words: 148, seed: 7_000_000 + $0) + "?" }
+        let questionTokens = questions.map { single.tokenIDs($0).count }
+        progress(String(format: "150-word questions: %d, %.0f tokens on average", questions.count, Double(questionTokens.reduce(0, +)) / Double(questions.count)))
+        for (name, embedder) in [("1thread", single), ("2threads", batched)] {
+            _ = try await embedder.embed([questions[0]])
+            var times: [Double] = []
+            for question in questions {
+                let start = ContinuousClock.now
+                _ = try await embedder.embed([question])
+                times.append((ContinuousClock.now - start).milliseconds)
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            report.add("embed.150words.\(name)", median, "ms")
+            report.add("embed.150words.\(name).gflops", Self.flops(lengths: [questionTokens[0]]) / (median / 1000) / 1e9, "GFLOP/s")
+        }
 
         report.add("sgemm.peak.1thread", Self.sgemmPeak(quick: quick), "GFLOP/s")
         if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
