@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The byte budget, in MiB, of the memory tier in front of the SQLite file or Redis (of the whole cache with --store memory). Env LLMCACHE_MEMORY_MB. Default 256.")
     var memoryMb: Int?
 
-    @Option(help: "The byte budget, in MiB, of the in-process semantic index (vectors, graph links and texts), apart from --memory-mb. Past it the least recently matched entries lose their vectors: they stay cached and exact hits, no longer matched by meaning. Env LLMCACHE_SEMANTIC_MEMORY_MB. Default 128, about 55,000 entries.")
+    @Option(help: "The byte budget, in MiB, of the in-process semantic index (vectors, graph links and texts), apart from --memory-mb. Past it the least recently matched entries lose their vectors: they stay cached and exact hits, no longer matched by meaning. Env LLMCACHE_SEMANTIC_MEMORY_MB. Default 128, about 45,000 entries.")
     var semanticMemoryMb: Int?
 
     @Option(help: "The bearer token of the admin API (/admin/...); without one the admin API is disabled. Env LLMCACHE_ADMIN_TOKEN.")

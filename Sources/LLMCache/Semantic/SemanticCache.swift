@@ -52,7 +52,7 @@ public final class SemanticCache: Sendable {
         /// The most bytes the index may hold, across scopes, as charged by
         /// ``SemanticCache/charge(textBytes:dimension:)`` (the vector, the
         /// graph's links and the record kept per entry). Default 128 MiB,
-        /// about 55,000 entries of 384-d vectors with short texts; `nil` for
+        /// about 45,000 entries of 384-d vectors with short texts; `nil` for
         /// no limit. Past it the least recently matched or indexed entries
         /// lose their vectors, a sixteenth of the budget at a time: their
         /// entries stay in the store and are still exact hits, only no longer
@@ -292,7 +292,7 @@ public final class SemanticCache: Sendable {
     /// dictionaries at their usual load, and the graph's spare capacity,
     /// which doubles when full. Measured by `llm-cache bench memory`
     /// (`memory.semantic.bytes_per_entry`).
-    public static let entryOverhead = 1024
+    public static let entryOverhead = 1280
 
     // MARK: Lookup
 
