@@ -150,8 +150,14 @@ extern "C" int chnsw_add(chnsw_index *index, const float *vector, uint64_t label
     try {
         std::unique_lock<std::shared_mutex> guard(index->lock);
         auto &graph = *index->graph;
-        if (graph.cur_element_count >= graph.max_elements_) {
-            graph.resizeIndex(graph.max_elements_ * 2);
+        // Grows by half rather than doubling: a slot is a vector and its
+        // links (about 1.7 KB at 384-d), and doubling left up to half of them
+        // empty, a quarter on average, in a graph the semantic index's budget
+        // does not see. Resizing stays amortised O(1) per add.
+        // A label already in the graph (a deleted one being reused) is
+        // updated in its own slot, so it needs no room.
+        if (graph.cur_element_count >= graph.max_elements_ && graph.label_lookup_.find(label) == graph.label_lookup_.end()) {
+            graph.resizeIndex(graph.max_elements_ + graph.max_elements_ / 2 + 1);
         }
         graph.addPoint(vector, static_cast<hnswlib::labeltype>(label));
         return 0;

@@ -111,6 +111,16 @@ extension ProxyHandlers {
                 "corrupt_entries": Self.number(store.corruptEntries),
             ])
         }
+        if let semantic = cache.semantic {
+            // The in-process vector index lives outside the store's budget and has one of its own.
+            let index = semantic.indexStatistics
+            object["semantic"] = .object([
+                "index_entries": Self.number(index.entries),
+                "index_bytes": Self.number(index.bytes),
+                "index_budget_bytes": index.budgetBytes.map(Self.number) ?? .null,
+                "index_evictions": Self.number(index.evictions),
+            ])
+        }
         return Self.json(.object(object))
     }
 

@@ -6,10 +6,14 @@ import Synchronization
 /// Approximate nearest-neighbour search with an HNSW graph (hnswlib).
 ///
 /// Answers in well under a millisecond at 100,000 vectors where exact search
-/// takes several. Each add gets a fresh internal label; replacing or removing a
-/// key marks its old label deleted, and the graph is rebuilt from the live
-/// vectors once deleted labels outnumber live ones, so churn does not grow memory
-/// without bound. The capacity doubles as needed.
+/// takes several. Removing a key marks its label deleted; the next add takes
+/// the slot of a deleted label (hnswlib updates a known label in place and
+/// repairs the links around it), and replacing a key's vector updates it in
+/// its own slot, so under churn (a semantic index at its byte budget evicts
+/// as much as it adds) the graph holds no more slots than it ever held live
+/// vectors. Only when removals outrun adds do deleted labels pile up, and the
+/// graph is rebuilt from the live vectors once they outnumber live ones. The
+/// capacity grows by half as needed.
 ///
 /// Thread-safe: searches run concurrently (a reader-writer lock inside the C
 /// layer); updates are exclusive.
@@ -33,7 +37,7 @@ public final class HNSWIndex: VectorIndex {
         /// fixed 64 misses the nearest neighbour too often (docs/SEMANTIC.md,
         /// "Exact or approximate search").
         public var efSearchGrowsWithSize: Bool
-        /// Initial capacity; doubles when reached. Default 1024.
+        /// Initial capacity; grows by half when reached. Default 1024.
         public var initialCapacity: Int
         /// Random seed of the level generator. Default 100.
         public var seed: UInt64
@@ -66,6 +70,9 @@ public final class HNSWIndex: VectorIndex {
         var byKey: [CacheKey: UInt64] = [:]
         var keyByLabel: [UInt64: CacheKey] = [:]
         var next: UInt64 = 0
+        /// Deleted labels whose slots the next adds reuse.
+        var free: [UInt64] = []
+        /// Labels marked deleted and not reused yet (`free.count`).
         var deleted = 0
         /// The candidate list size in force.
         var efSearch: Int
@@ -135,22 +142,35 @@ public final class HNSWIndex: VectorIndex {
 
     public var keys: [CacheKey] { labels.withLock { Array($0.byKey.keys) } }
 
+    /// Slots the graph holds, deleted ones included, and its capacity: what
+    /// its memory follows.
+    var slots: (used: Int, capacity: Int) {
+        labels.withLock { l in (chnsw_count(l.graph.pointer), chnsw_capacity(l.graph.pointer)) }
+    }
+
     public func contains(_ key: CacheKey) -> Bool { labels.withLock { $0.byKey[key] != nil } }
 
     public func add(_ vector: [Float], for key: CacheKey) throws {
         try validateVector(vector)
         try labels.withLock { l in
+            let label: UInt64
             if let old = l.byKey[key] {
-                chnsw_mark_deleted(l.graph.pointer, old)
-                l.keyByLabel[old] = nil
-                l.deleted += 1
+                label = old
+            } else if let reused = l.free.popLast() {
+                label = reused
+                l.deleted -= 1
+            } else {
+                label = l.next
+                l.next += 1
             }
-            let label = l.next
-            l.next += 1
             var error = [CChar](repeating: 0, count: 256)
             let status = vector.withUnsafeBufferPointer { chnsw_add(l.graph.pointer, $0.baseAddress, label, &error, error.count) }
             guard status == 0 else {
-                l.byKey[key] = nil
+                // Whatever the slot holds now, it answers no search.
+                if l.byKey.removeValue(forKey: key) != nil { l.keyByLabel[label] = nil }
+                chnsw_mark_deleted(l.graph.pointer, label)
+                l.free.append(label)
+                l.deleted += 1
                 throw CacheError(.backendUnavailable, "cannot add to the HNSW index: \(Self.message(error))")
             }
             l.byKey[key] = label
@@ -166,6 +186,7 @@ public final class HNSWIndex: VectorIndex {
             guard let label = l.byKey.removeValue(forKey: key) else { return false }
             l.keyByLabel[label] = nil
             chnsw_mark_deleted(l.graph.pointer, label)
+            l.free.append(label)
             l.deleted += 1
             try? compactIfNeeded(&l)
             adjustEfSearch(&l)
@@ -201,7 +222,7 @@ public final class HNSWIndex: VectorIndex {
         guard l.deleted > 1024, l.deleted > l.byKey.count else { return }
         var settings = configuration
         settings.efSearch = l.efSearch
-        let fresh = try Self.makeGraph(dimension: dimension, capacity: max(configuration.initialCapacity, l.byKey.count * 2), configuration: settings)
+        let fresh = try Self.makeGraph(dimension: dimension, capacity: max(configuration.initialCapacity, l.byKey.count + l.byKey.count / 4), configuration: settings)
         var relabelled = Labels(graph: fresh, efSearch: l.efSearch, fixedEfSearch: l.fixedEfSearch)
         var vector = [Float](repeating: 0, count: dimension)
         var error = [CChar](repeating: 0, count: 256)

@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The byte budget, in MiB, of the memory tier in front of the SQLite file or Redis (of the whole cache with --store memory). Env LLMCACHE_MEMORY_MB. Default 256.")
     var memoryMb: Int?
 
+    @Option(help: "The byte budget, in MiB, of the in-process semantic index (vectors, graph links and texts), apart from --memory-mb. Past it the least recently matched entries lose their vectors: they stay cached and exact hits, no longer matched by meaning. Env LLMCACHE_SEMANTIC_MEMORY_MB. Default 128, about 45,000 entries.")
+    var semanticMemoryMb: Int?
+
     @Option(help: "The bearer token of the admin API (/admin/...); without one the admin API is disabled. Env LLMCACHE_ADMIN_TOKEN.")
     var adminToken: String?
 
@@ -162,7 +165,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL
-        let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold)" } ?? "none (exact matches only)"
+        let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold), index budget \(settings.semanticMemoryBytes >> 20) MiB" } ?? "none (exact matches only)"
         let server = ProxyServer(
             configuration: settings.configuration,
             store: store,
@@ -239,10 +242,12 @@ struct ServeSettings {
     var redis: RedisClient.Configuration?
     var redisPrefix = "llmcache:"
     var memoryBytes = 256 << 20
+    /// The semantic index's budget: `SemanticCache.Configuration.maximumIndexBytes`'s default.
+    var semanticMemoryBytes = SemanticCache.Configuration().maximumIndexBytes ?? 128 << 20
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [
-        "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
+        "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "semantic_memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
         "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "upstream_queue", "upstream_queue_timeout", "log_level", "prices",
         "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
@@ -303,6 +308,10 @@ struct ServeSettings {
         if let megabytes = try number(command.memoryMb, "LLMCACHE_MEMORY_MB", "memory_mb", Int.self) {
             guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("--memory-mb must be between 1 and 1048576, got \(megabytes)") }
             memoryBytes = megabytes << 20
+        }
+        if let megabytes = try number(command.semanticMemoryMb, "LLMCACHE_SEMANTIC_MEMORY_MB", "semantic_memory_mb", Int.self) {
+            guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("--semantic-memory-mb must be between 1 and 1048576, got \(megabytes)") }
+            semanticMemoryBytes = megabytes << 20
         }
         modelDirectory = try text(command.modelDir, "LLMCACHE_MODEL_DIR", "model_dir")
         configuration.admin.token = try text(command.adminToken, "LLMCACHE_ADMIN_TOKEN", "admin_token")
@@ -404,6 +413,7 @@ struct ServeSettings {
         let embedder = EmbeddingCache(try MiniLMEmbedder(directory: directory))
         var semanticConfiguration = SemanticCache.Configuration()
         semanticConfiguration.threshold = Float(configuration.semantic.threshold)
+        semanticConfiguration.maximumIndexBytes = semanticMemoryBytes
         return SemanticCache(embedder: embedder, configuration: semanticConfiguration, approximateIndex: { dimension in
             try HNSWIndex(dimension: dimension)
         })

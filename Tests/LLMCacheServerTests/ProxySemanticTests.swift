@@ -181,6 +181,45 @@ struct ProxySemanticTests {
         }
     }
 
+    @Test("past its budget the index drops the oldest vectors: that entry is still a HIT but no longer a SEMANTIC-HIT, and /admin/stats counts it")
+    func indexBudget() async throws {
+        let texts = ["What is the capital city of France?", "How many legs does a spider have?", "Who wrote the novel War and Peace?"]
+        let charge = try #require(texts.map { SemanticCache.charge(textBytes: $0.utf8.count, dimension: 384) }.max())
+        // Room for two of the three.
+        let budget = charge * 2 + charge / 2
+        let semantic = SemanticCache(embedder: EmbeddingCache(try Self.embedder.get()), configuration: .init(maximumIndexBytes: budget))
+        try await Harness.run(configure: Self.semanticOn, semantic: semantic) { h in
+            for text in texts {
+                #expect(try await h.send("/v1/chat/completions", body: Harness.chat(text)).cache == "MISS")
+                await semantic.indexingSettled()
+            }
+            let stats = try await h.admin(.GET, "/admin/stats")
+            let figures = stats.json?["semantic"]
+            #expect(figures?["index_entries"] == .number(JSONNumber(2)))
+            #expect(figures?["index_evictions"] == .number(JSONNumber(1)))
+            #expect(figures?["index_budget_bytes"] == .number(JSONNumber(budget)))
+            #expect(figures?["index_bytes"] == .number(JSONNumber(semantic.indexStatistics.bytes)))
+            #expect(semantic.indexStatistics.bytes <= budget)
+
+            // The first question's vector went (a paraphrase of it is a
+            // SEMANTIC-HIT while it is indexed, see paraphraseHits); its entry stayed.
+            let paraphrase = try await h.send("/v1/chat/completions", body: Harness.chat("what's the capital of France?"))
+            #expect(paraphrase.cache == "MISS")
+            let exact = try await h.send("/v1/chat/completions", body: Harness.chat("What is the capital city of France?"))
+            #expect(exact.cache == "HIT")
+            #expect(h.upstream.snapshot.chat == 4)
+        }
+    }
+
+    @Test("/admin/stats shows no semantic figures without a semantic tier")
+    func statsWithoutTier() async throws {
+        try await Harness.run { h in
+            let stats = try await h.admin(.GET, "/admin/stats")
+            #expect(stats.status == 200)
+            #expect(stats.json?["semantic"] == nil)
+        }
+    }
+
     @Test("without a semantic tier the admin API says there are no semantic hits to report")
     func reportWithoutTier() async throws {
         try await Harness.run { h in

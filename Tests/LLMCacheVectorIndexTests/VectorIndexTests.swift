@@ -125,6 +125,41 @@ func makeIndexes(dimension: Int) throws -> [any VectorIndex] {
         }
     }
 
+    /// A semantic index at its budget removes a vector for each it adds: the
+    /// graph must reuse the removed slots rather than grow with every add.
+    @Test func churnAtAConstantSizeReusesSlotsAndKeepsFindingTheNearest() throws {
+        let dimension = 16
+        let hnsw = try HNSWIndex(dimension: dimension)
+        var factory = VectorFactory(state: 9, dimension: dimension)
+        var live: [Int: [Float]] = [:]
+        for i in 0..<1_000 {
+            let v = factory.unit()
+            try hnsw.add(v, for: key(i))
+            live[i] = v
+        }
+        let before = hnsw.slots
+        for i in 1_000..<6_000 {
+            hnsw.remove(key(i - 1_000))
+            live[i - 1_000] = nil
+            let v = factory.unit()
+            try hnsw.add(v, for: key(i))
+            live[i] = v
+            // Replacing a vector takes no slot either.
+            if i % 10 == 0 {
+                let replacement = factory.unit()
+                try hnsw.add(replacement, for: key(i))
+                live[i] = replacement
+            }
+        }
+        #expect(hnsw.count == 1_000)
+        #expect(hnsw.slots.used == before.used)
+        #expect(hnsw.slots.capacity == before.capacity)
+        var found = 0
+        for (i, v) in live where hnsw.search(v, k: 1).first?.key == key(i) { found += 1 }
+        #expect(found >= 990)
+        for i in 0..<1_000 { #expect(!hnsw.contains(key(i))) }
+    }
+
     @Test func concurrentSearchesAndUpdatesAreSafe() async throws {
         let hnsw = try HNSWIndex(dimension: 16, configuration: .init(initialCapacity: 8))
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -29,8 +29,10 @@ int chnsw_save(chnsw_index *index, const char *path, char *error, size_t error_s
 
 void chnsw_free(chnsw_index *index);
 
-/// Adds a vector under a label never used before in this index; doubles the
-/// capacity when full. Returns 0 on success.
+/// Adds a vector under a label never used before in this index, growing the
+/// capacity by half when full; or under a label already used (a deleted one
+/// included, which it brings back), replacing its vector in the label's own
+/// slot and repairing the links around it. Returns 0 on success.
 int chnsw_add(chnsw_index *index, const float *vector, uint64_t label, char *error, size_t error_size);
 
 /// Excludes a label from searches. Returns 0 when it was live, 1 otherwise.

@@ -49,6 +49,15 @@ public final class SemanticCache: Sendable {
         /// behind other requests' texts included, for instance on a proxy
         /// that should shed semantic lookups under overload.
         public var embeddingTimeout: Duration?
+        /// The most bytes the index may hold, across scopes, as charged by
+        /// ``SemanticCache/charge(textBytes:dimension:)`` (the vector, the
+        /// graph's links and the record kept per entry). Default 128 MiB,
+        /// about 45,000 entries of 384-d vectors with short texts; `nil` for
+        /// no limit. Past it the least recently matched or indexed entries
+        /// lose their vectors, a sixteenth of the budget at a time: their
+        /// entries stay in the store and are still exact hits, only no longer
+        /// matched by meaning (docs/SEMANTIC.md, "Memory").
+        public var maximumIndexBytes: Int?
 
         public init(
             threshold: Float = 0.85,
@@ -57,7 +66,8 @@ public final class SemanticCache: Sendable {
             verifiers: [any SemanticVerifier] = TextVerifiers.standard,
             ambiguity: Ambiguity = .standard,
             approximateSearchThreshold: Int = 4096,
-            embeddingTimeout: Duration? = nil
+            embeddingTimeout: Duration? = nil,
+            maximumIndexBytes: Int? = 128 << 20
         ) {
             self.threshold = threshold
             self.candidates = candidates
@@ -66,6 +76,7 @@ public final class SemanticCache: Sendable {
             self.ambiguity = ambiguity
             self.approximateSearchThreshold = approximateSearchThreshold
             self.embeddingTimeout = embeddingTimeout
+            self.maximumIndexBytes = maximumIndexBytes
         }
     }
 
@@ -157,8 +168,28 @@ public final class SemanticCache: Sendable {
         public var vector: [Float]
     }
 
+    /// What the index holds and has dropped to stay within its budget.
+    public struct IndexStatistics: Sendable, Equatable {
+        /// Vectors indexed, across all scopes.
+        public var entries: Int
+        /// Bytes charged for them (see ``SemanticCache/charge(textBytes:dimension:)``).
+        public var bytes: Int
+        /// ``Configuration/maximumIndexBytes``; `nil` when unbounded.
+        public var budgetBytes: Int?
+        /// Vectors dropped to stay within the budget since creation (their
+        /// entries stay in the store); removals that follow the store's own
+        /// evictions and invalidations are not counted.
+        public var evictions: Int
+    }
+
     /// Metadata kept per indexed key, so invalidations by tag, pattern, age or
     /// namespace can drop vectors without reading the store.
+    ///
+    /// The full text stays: the verifiers compare numbers, negations,
+    /// antonyms and names anywhere in it, so neither a hash nor a prefix would
+    /// do. Namespace and model names are short enough to be stored inline by
+    /// `String`, and tags are usually none, so the text is the only
+    /// allocation a record adds.
     struct Indexed: Sendable {
         var scope: CacheKey
         var text: String
@@ -166,6 +197,11 @@ public final class SemanticCache: Sendable {
         var model: String
         var tags: [String]
         var createdAt: CacheTimestamp
+        /// When the entry was last indexed or served: the budget evicts the
+        /// smallest first.
+        var recency: UInt64 = 0
+        /// Its bytes against the budget.
+        var charge: Int = 0
     }
 
     /// An answer whose vector ``index(_:)`` has yet to insert.
@@ -185,6 +221,12 @@ public final class SemanticCache: Sendable {
         var converting: [CacheKey: Task<Void, Never>] = [:]
         /// Scopes whose approximate index could not be built: they stay exact.
         var exactOnly: Set<CacheKey> = []
+        /// The sum of the indexed records' charges.
+        var bytes = 0
+        /// Vectors dropped for the budget.
+        var evictions = 0
+        /// The recency clock: one tick per insertion or served match.
+        var tick: UInt64 = 0
     }
 
     public let configuration: Configuration
@@ -228,6 +270,29 @@ public final class SemanticCache: Sendable {
 
     /// Vectors indexed, across all scopes.
     public var count: Int { state.withLock { $0.indexed.count } }
+
+    /// The index's entries, bytes, budget and evictions.
+    public var indexStatistics: IndexStatistics {
+        state.withLock { s in
+            IndexStatistics(entries: s.indexed.count, bytes: s.bytes, budgetBytes: configuration.maximumIndexBytes, evictions: s.evictions)
+        }
+    }
+
+    /// The bytes one indexed entry is charged against
+    /// ``Configuration/maximumIndexBytes``: its vector as 32-bit floats, its
+    /// text when longer than `String` stores inline (15 bytes), and
+    /// ``entryOverhead`` for the rest.
+    public static func charge(textBytes: Int, dimension: Int) -> Int {
+        dimension * MemoryLayout<Float>.size + (textBytes > 15 ? textBytes + 16 : 0) + entryOverhead
+    }
+
+    /// What an entry costs besides its vector and text: its HNSW links
+    /// (hnswlib's 32 neighbours on the bottom layer and a few above), the
+    /// key-to-label maps of the index and the record kept here, both
+    /// dictionaries at their usual load, and the graph's spare capacity,
+    /// which doubles when full. Measured by `llm-cache bench memory`
+    /// (`memory.semantic.bytes_per_entry`).
+    public static let entryOverhead = 1280
 
     // MARK: Lookup
 
@@ -338,6 +403,11 @@ public final class SemanticCache: Sendable {
             if entries.count > 1 { logger.debug("semantic lookup ambiguous", metadata: ["candidates": "\(entries.count)"]) }
             return nil
         }
+        // A served entry is the last the budget evicts.
+        state.withLock { s in
+            s.tick &+= 1
+            s.indexed[found[chosen.index].0.key]?.recency = s.tick
+        }
         return Match(entry: entry, similarity: chosen.similarity)
     }
 
@@ -402,14 +472,42 @@ public final class SemanticCache: Sendable {
     private func insert(_ vector: [Float], for key: CacheKey, _ indexed: Indexed, _ s: inout State) {
         if let previous = s.indexed[key], previous.scope != indexed.scope {
             s.scopes[previous.scope]?.remove(key)
+            if s.scopes[previous.scope]?.count == 0 { s.scopes[previous.scope] = nil }
         }
         let index = scopeIndex(indexed.scope, &s)
         do {
             try index.add(vector, for: key)
-            s.indexed[key] = indexed
+            var indexed = indexed
+            s.tick &+= 1
+            indexed.recency = s.tick
+            indexed.charge = Self.charge(textBytes: indexed.text.utf8.count, dimension: dimension)
+            s.bytes += indexed.charge - (s.indexed.updateValue(indexed, forKey: key)?.charge ?? 0)
+            evictIfOverBudget(&s)
         } catch {
             logger.warning("a vector could not be indexed", metadata: ["key": "\(key)", "error": "\(error)"])
         }
+    }
+
+    /// Once the charged bytes pass ``Configuration/maximumIndexBytes``, drops
+    /// the vectors of the least recently indexed or served entries until a
+    /// sixteenth of the budget is free: a batch, so the sort it takes is paid
+    /// once per many insertions rather than on each. The entries stay in the
+    /// store, and exact hits.
+    private func evictIfOverBudget(_ s: inout State) {
+        guard let budget = configuration.maximumIndexBytes, s.bytes > budget else { return }
+        let target = budget - budget / 16
+        let oldest = s.indexed.map { (key: $0.key, recency: $0.value.recency) }.sorted { $0.recency < $1.recency }
+        var evicted = 0
+        for candidate in oldest {
+            guard s.bytes > target else { break }
+            guard let indexed = s.indexed.removeValue(forKey: candidate.key) else { continue }
+            s.bytes -= indexed.charge
+            s.scopes[indexed.scope]?.remove(candidate.key)
+            if s.scopes[indexed.scope]?.count == 0 { s.scopes[indexed.scope] = nil }
+            evicted += 1
+        }
+        s.evictions += evicted
+        logger.debug("semantic index over its budget: vectors dropped", metadata: ["dropped": "\(evicted)", "budget_bytes": "\(budget)"])
     }
 
     /// Drops `key`'s vector; returns whether it was indexed.
@@ -419,6 +517,7 @@ public final class SemanticCache: Sendable {
             // An insertion not yet run would bring the vector back.
             s.pending[key] = nil
             guard let indexed = s.indexed.removeValue(forKey: key) else { return false }
+            s.bytes -= indexed.charge
             s.scopes[indexed.scope]?.remove(key)
             if s.scopes[indexed.scope]?.count == 0 { s.scopes[indexed.scope] = nil }
             return true

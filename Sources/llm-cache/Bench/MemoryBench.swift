@@ -11,11 +11,12 @@ import Glibc
 
 /// `llm-cache bench memory`: hit throughput, hit ratios of both eviction
 /// policies on synthetic or recorded traces (beside Belady's optimum, their
-/// ceiling), memory overhead per entry, and the byte budget's worst overshoot.
+/// ceiling), memory overhead per entry, the byte budget's worst overshoot, and
+/// the semantic index's heap bytes per entry and under its budget.
 struct MemoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
-        abstract: "Benchmark MemoryStore: hits/s, hit ratios (W-TinyLFU vs LRU), bytes per entry, budget overshoot."
+        abstract: "Benchmark MemoryStore: hits/s, hit ratios (W-TinyLFU vs LRU), bytes per entry, budget overshoot; the semantic index's bytes per entry and budget."
     )
 
     @OptionGroup var options: BenchOptions
@@ -34,17 +35,24 @@ struct MemoryBench: AsyncParsableCommand {
     @Option(help: .hidden)
     var hitsOnly: Int?
 
+    /// Profiling aid: measure only the semantic index's memory.
+    @Flag(help: .hidden)
+    var semanticOnly = false
+
     func run() async throws {
         var report = BenchReport(benchmark: "memory")
         if let trace {
             try replayTraceFile(trace, into: &report)
         } else if let keys = hitsOnly {
             measureHits(runs: [(keys, "", .init())], into: &report)
+        } else if semanticOnly {
+            await measureSemanticIndex(into: &report)
         } else {
             measureHits(into: &report)
             try await addFacadeFigures(to: &report)
             measureHitRatios(into: &report)
             measureOverhead(into: &report)
+            await measureSemanticIndex(into: &report)
             measureBudgetOvershoot(into: &report)
         }
         report.print(json: options.json)
