@@ -70,10 +70,8 @@ public final class HNSWIndex: VectorIndex {
         var byKey: [CacheKey: UInt64] = [:]
         var keyByLabel: [UInt64: CacheKey] = [:]
         var next: UInt64 = 0
-        /// Deleted labels whose slots the next adds reuse.
+        /// Labels marked deleted, not reused yet: the next adds take their slots.
         var free: [UInt64] = []
-        /// Labels marked deleted and not reused yet (`free.count`).
-        var deleted = 0
         /// The candidate list size in force.
         var efSearch: Int
         /// Set through ``HNSWIndex/efSearch``: no longer follows the size.
@@ -158,7 +156,6 @@ public final class HNSWIndex: VectorIndex {
                 label = old
             } else if let reused = l.free.popLast() {
                 label = reused
-                l.deleted -= 1
             } else {
                 label = l.next
                 l.next += 1
@@ -170,7 +167,6 @@ public final class HNSWIndex: VectorIndex {
                 if l.byKey.removeValue(forKey: key) != nil { l.keyByLabel[label] = nil }
                 chnsw_mark_deleted(l.graph.pointer, label)
                 l.free.append(label)
-                l.deleted += 1
                 throw CacheError(.backendUnavailable, "cannot add to the HNSW index: \(Self.message(error))")
             }
             l.byKey[key] = label
@@ -187,7 +183,6 @@ public final class HNSWIndex: VectorIndex {
             l.keyByLabel[label] = nil
             chnsw_mark_deleted(l.graph.pointer, label)
             l.free.append(label)
-            l.deleted += 1
             try? compactIfNeeded(&l)
             adjustEfSearch(&l)
             return true
@@ -219,7 +214,7 @@ public final class HNSWIndex: VectorIndex {
 
     /// Rebuilds the graph from live vectors once deleted labels outnumber them.
     private func compactIfNeeded(_ l: inout Labels) throws {
-        guard l.deleted > 1024, l.deleted > l.byKey.count else { return }
+        guard l.free.count > 1024, l.free.count > l.byKey.count else { return }
         var settings = configuration
         settings.efSearch = l.efSearch
         let fresh = try Self.makeGraph(dimension: dimension, capacity: max(configuration.initialCapacity, l.byKey.count + l.byKey.count / 4), configuration: settings)

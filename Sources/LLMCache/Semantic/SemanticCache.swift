@@ -290,7 +290,7 @@ public final class SemanticCache: Sendable {
     /// (hnswlib's 32 neighbours on the bottom layer and a few above), the
     /// key-to-label maps of the index and the record kept here, both
     /// dictionaries at their usual load, and the graph's spare capacity,
-    /// which doubles when full. Measured by `llm-cache bench memory`
+    /// which grows by half when full. Measured by `llm-cache bench memory`
     /// (`memory.semantic.bytes_per_entry`).
     public static let entryOverhead = 1280
 
