@@ -39,24 +39,20 @@ extension SQLiteStore {
             } catch let damage as DamagedFile {
                 throw CacheError(.corruptData, "SQLite cache \(path) is damaged again right after it was replaced with an empty file (\(damage.detail)); check the disk and the directory")
             }
-        } catch let unwritable as CacheError where unwritable.code == .backendUnavailable && isUnwritable(unwritable) && configuration.onUnwritableFile == .openReadOnly && !configuration.readOnly {
+        } catch let unwritable as UnwritableFile {
+            guard configuration.onUnwritableFile == .openReadOnly, !configuration.readOnly else { throw unwritable.error }
             let opened: Opened
             do {
                 opened = try openOnce(configuration, readOnly: true)
             } catch {
-                throw CacheError(.backendUnavailable, "\(unwritable.message); opening it read-only failed too (\(error))")
+                throw CacheError(.backendUnavailable, "\(unwritable.error.message); opening it read-only failed too (\(error))")
             }
             logger.error(
-                "SQLite cache \(path) cannot be written by this user (\(unwritable.message)); it is open read-only: entries already cached are served, new answers are not stored. Fix the permissions of the file, its -wal and -shm and its directory (or run as their owner), then restart",
+                "SQLite cache \(path) cannot be written by this user (\(unwritable.error.message)); it is open read-only: entries already cached are served, new answers are not stored. Fix the permissions of the file, its -wal and -shm and its directory (or run as their owner), then restart",
                 metadata: ["path": "\(path)"]
             )
             return opened
         }
-    }
-
-    /// Whether a translated open failure says the file cannot be written.
-    private static func isUnwritable(_ error: CacheError) -> Bool {
-        error.message.contains("cannot be opened for writing")
     }
 
     /// A file found not to be a healthy SQLite database, and why.
@@ -64,10 +60,18 @@ extension SQLiteStore {
         var detail: String
     }
 
+    /// A file this user may not write (SQLite's `CANTOPEN`, `PERM`,
+    /// `READONLY` or `AUTH` on a writable open), with the error the store
+    /// throws for it when it is not opened read-only instead.
+    struct UnwritableFile: Error {
+        var error: CacheError
+    }
+
     /// One attempt: the pool, the schema brought up to date and the writer,
     /// or only the pool for a read-only open.
     ///
-    /// - Throws: ``DamagedFile`` for a damaged file, ``CacheError`` otherwise.
+    /// - Throws: ``DamagedFile`` for a damaged file, ``UnwritableFile`` for
+    ///   one this user may not write, ``CacheError`` otherwise.
     private static func openOnce(_ configuration: Configuration, readOnly: Bool) throws -> Opened {
         let path = configuration.path
         if let detail = truncation(of: path) { throw DamagedFile(detail: detail) }
@@ -110,6 +114,8 @@ extension SQLiteStore {
             throw damage
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
             throw DamagedFile(detail: error.message ?? "\(error.resultCode)")
+        } catch let error as DatabaseError where !readOnly && [.SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH].contains(error.resultCode) {
+            throw UnwritableFile(error: translate(error, path: path, busyTimeout: configuration.busyTimeout, while: "opening") as? CacheError ?? CacheError(.backendUnavailable, "\(error)"))
         } catch {
             throw translate(error, path: path, busyTimeout: configuration.busyTimeout, while: "opening")
         }

@@ -407,14 +407,14 @@ public final class SQLiteStore: CacheStore {
         }
     }
 
-    /// Decodes a row of ``selectEntrySQL``; ``SQLiteReaderPool/Found/damaged(rowID:)``
+    /// Decodes a row of ``selectEntrySQL`` whose key the caller has read;
+    /// ``SQLiteReaderPool/Found/damaged(rowID:)``, before anything is decoded,
     /// when its value does not match its checksum.
-    static func found(_ row: Row, path: String) throws -> SQLiteReaderPool.Found {
-        let entry = try entry(row, key: nil, path: path)
-        if let checksum = row[14] as Int64?, UInt32(truncatingIfNeeded: checksum) != EntryChecksum.of(key: entry.key, value: entry.value) {
+    static func found(_ row: Row, key: CacheKey, path: String) throws -> SQLiteReaderPool.Found {
+        if let checksum = row[14] as Int64?, UInt32(truncatingIfNeeded: checksum) != EntryChecksum.of(key: key, value: (row[8] as Data?) ?? Data()) {
             return .damaged(rowID: row[15])
         }
-        return .entry(entry)
+        return .entry(try entry(row, key: key, path: path))
     }
 
     /// Decodes a row of ``selectEntrySQL``, without checking its checksum.
@@ -516,7 +516,8 @@ final class EntryPager: Sendable {
                     rows = try Row.fetchAll(db, sql: SQLiteStore.selectEntrySQL + " ORDER BY e.key LIMIT ?", arguments: [Self.pageSize])
                 }
                 return try rows.map { row -> (key: CacheKey, found: SQLiteReaderPool.Found) in
-                    (key: try SQLiteRowCodec.key(row[13] as Data, path: path), found: try SQLiteStore.found(row, path: path))
+                    let key = try SQLiteRowCodec.key(row[13] as Data, path: path)
+                    return (key, try SQLiteStore.found(row, key: key, path: path))
                 }
             }
         } catch {
