@@ -127,7 +127,12 @@ struct UpstreamBusy: ProxyError, CustomStringConvertible, Equatable {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields([ProxyHandlers.missField])
+        response(to: request, headers: HTTPFields([ProxyHandlers.missField]))
+    }
+
+    /// The 503 in the error shape of `request`'s API, with `Retry-After` and `headers`.
+    func response(to request: Request, headers: HTTPFields = HTTPFields()) -> Response {
+        var headers = headers
         headers[.retryAfter] = String(retryAfterSeconds)
         return OpenAIErrorBody.response(status, message: description, type: "upstream_busy", headers: headers, surface: .of(request))
     }

@@ -404,9 +404,7 @@ struct ProxyHandlers: Sendable {
             )
         } catch let busy as UpstreamBusy {
             server.failures.record("every upstream slot is taken", route: "passthrough", status: Int(busy.status.code), upstreamRequestID: nil, detail: busy.description)
-            var headers = HTTPFields()
-            headers[.retryAfter] = String(busy.retryAfterSeconds)
-            return OpenAIErrorBody.response(busy.status, message: busy.description, type: "upstream_busy", headers: headers, surface: .of(request))
+            return busy.response(to: request)
         } catch let unavailable as UpstreamUnavailable {
             server.failures.record(unavailable.timedOut ? "the upstream timed out" : "the upstream could not be reached", route: "passthrough", status: Int(unavailable.status.code), upstreamRequestID: nil, detail: unavailable.message)
             return OpenAIErrorBody.response(unavailable.status, message: unavailable.message, type: "upstream_error", surface: .of(request))
