@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import LLMCache
 import Logging
 import Synchronization
@@ -120,10 +121,10 @@ import Testing
     }
 
     @Test func anOutageIsLoggedOnceWhenItBeginsAndOnceWhenItEndsNotOncePerRequest() async throws {
-        let capture = LogCapture()
-        let setup = try await Setup(logger: capture.logger(level: .info))
+        let capture = InMemoryLogHandler()
+        let setup = try await Setup(logger: Logger(label: "test") { _ in capture })
         #expect(try await setup.cachingWorks(1))
-        let before = capture.all.count
+        let before = capture.entries.count
         setup.server.kill()
         let calls = try await setup.traffic(for: .seconds(3), from: 1_000)
         try await setup.server.start()
@@ -131,13 +132,13 @@ import Testing
         try await setup.traffic(for: .milliseconds(500), from: 200_000)
         await setup.stop()
 
-        let lines = capture.all.dropFirst(before).filter { $0.level >= .notice }
+        let lines = capture.entries.dropFirst(before).filter { $0.level >= .notice }
         let summary = lines.map { "\($0.level) \($0.message)" }.joined(separator: "\n")
         #expect(calls >= 10, "too few calls to tell one line per outage from one per call")
         let warnings = lines.filter { $0.level >= .warning }
         #expect(warnings.count == 1, "expected one warning for the outage, got \(warnings.count) over \(calls) calls:\n\(summary)")
-        #expect(warnings.first?.message.contains("cache store unavailable") == true, "\(summary)")
-        #expect(lines.filter { $0.message.contains("cache store available again") }.count == 1, "\(summary)")
+        #expect(warnings.first?.message.description.contains("cache store unavailable") == true, "\(summary)")
+        #expect(lines.filter { $0.message.description.contains("cache store available again") }.count == 1, "\(summary)")
         // Each layer says once that it lost Redis and once that it is back
         // (client, invalidation subscription, cache): a handful of lines,
         // however many calls failed.

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import InMemoryLogging
 import LLMCache
+import Logging
 @testable import LLMCacheSQLite
 import Testing
 
@@ -45,17 +47,17 @@ struct SQLiteChecksumTests {
         // Closed: the WAL is checkpointed into the file, where the bytes are flipped.
         try flipByte(in: path, inside: "<<damaged>> damaged-0 damaged-1")
 
-        let log = CapturedLog()
+        let log = InMemoryLogHandler()
         var configuration = SQLiteStore.Configuration(path: path)
         configuration.memoryTierBytes = memoryTierBytes
-        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        let store = try SQLiteStore(configuration: configuration, logger: Logger(label: "test") { _ in log })
         #expect(try await store.get(testKey("damaged")) == nil, "a damaged value was served")
         #expect(try rowCount(path, key: testKey("damaged")) == 0, "the damaged row was not deleted")
         #expect(try await store.statistics().corruptEntries == 1)
         #expect(try await store.statistics().entries == 1)
         #expect(try await store.get(testKey("intact"))?.value == Data(distinctiveValue("intact").utf8))
-        let warning = try #require(log.lines.first { $0.level == .warning })
-        #expect(warning.message.contains("does not match its checksum"))
+        let warning = try #require(log.entries.first { $0.level == .warning })
+        #expect(warning.message.description.contains("does not match its checksum"))
         #expect(warning.metadata["key"] == "\(testKey("damaged").hex)")
 
         // The answer is stored again and served.
@@ -67,7 +69,7 @@ struct SQLiteChecksumTests {
     func valueSwappedBetweenRows() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("cache.sqlite")
-        let store = try SQLiteStore(path: path, logger: CapturedLog().logger)
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         try await store.set(testEntry("a", value: "answer for a"))
         try await store.set(testEntry("b", value: "answer for b"))
         // Value and checksum both copied from row b: each intact, but under the wrong key.
@@ -86,7 +88,7 @@ struct SQLiteChecksumTests {
     func exportSkipsDamaged() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("cache.sqlite")
-        let store = try SQLiteStore(path: path, logger: CapturedLog().logger)
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         for name in ["a", "b", "c"] { try await store.set(testEntry(name)) }
         try await DatabaseQueue(path: path).write { db in
             try db.execute(sql: "UPDATE entries SET value = X'00' || value WHERE key = ?", arguments: [Data(testKey("b").bytes)])
@@ -102,8 +104,8 @@ struct SQLiteChecksumTests {
     func warningsAreRateLimited() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("cache.sqlite")
-        let log = CapturedLog()
-        let store = try SQLiteStore(path: path, logger: log.logger)
+        let log = InMemoryLogHandler()
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in log })
         for i in 0..<20 { try await store.set(testEntry("e\(i)")) }
         try await DatabaseQueue(path: path).write { db in
             try db.execute(sql: "UPDATE entries SET value = X'00' || value")
@@ -116,7 +118,7 @@ struct SQLiteChecksumTests {
         // One line a second at most: on a quiet machine the 20 reads take
         // milliseconds and write one line; a loaded one may take seconds,
         // and may write one more for each second they took.
-        let warnings = log.lines.filter { $0.level == .warning }
+        let warnings = log.entries.filter { $0.level == .warning }
         let allowed = 1 + Int(elapsed.components.seconds)
         #expect(warnings.count >= 1, "a damaged entry was not logged")
         #expect(warnings.count <= allowed, "\(warnings.count) lines for 20 damaged entries read in \(elapsed)")
@@ -238,10 +240,10 @@ struct SQLiteDamagedFileTests {
         try damage.apply(to: path)
         let damagedBytes = try Data(contentsOf: URL(fileURLWithPath: path))
 
-        let log = CapturedLog()
+        let log = InMemoryLogHandler()
         var configuration = SQLiteStore.Configuration(path: path)
         configuration.onDamagedFile = .setAside
-        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        let store = try SQLiteStore(configuration: configuration, logger: Logger(label: "test") { _ in log })
         #expect(try await store.count() == 0)
         try await store.set(testEntry("fresh"))
         #expect(try await store.get(testKey("fresh")) != nil)
@@ -251,9 +253,9 @@ struct SQLiteDamagedFileTests {
         let movedPath = directory.path(try #require(moved.first))
         #expect(try Data(contentsOf: URL(fileURLWithPath: movedPath)) == damagedBytes, "the damaged file was not kept as it was")
         #expect(movedPath.range(of: #"\.damaged-\d{8}T\d{6}Z$"#, options: .regularExpression) != nil)
-        let line = try #require(log.lines.first { $0.level == .error })
-        #expect(line.message.contains("is damaged"))
-        #expect(line.message.contains(movedPath))
+        let line = try #require(log.entries.first { $0.level == .error })
+        #expect(line.message.description.contains("is damaged"))
+        #expect(line.message.description.contains(movedPath))
         #expect(line.metadata["moved_to"] == "\(movedPath)")
 
         // The fresh file is a healthy cache for the next process too.
@@ -300,10 +302,10 @@ struct SQLiteDamagedFileTests {
         #expect(error.code == .corruptData)
 
         configuration.onDamagedFile = .setAside
-        let log = CapturedLog()
-        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        let log = InMemoryLogHandler()
+        let store = try SQLiteStore(configuration: configuration, logger: Logger(label: "test") { _ in log })
         #expect(try await store.count() == 0)
-        #expect(log.lines.contains { $0.level == .error && $0.message.contains("is damaged") })
+        #expect(log.entries.contains { $0.level == .error && $0.message.description.contains("is damaged") })
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).contains { $0.hasPrefix("cache.sqlite.damaged-") })
     }
 
@@ -335,8 +337,8 @@ struct SQLiteDamagedFileTests {
         }
         var configuration = SQLiteStore.Configuration(path: path)
         configuration.readOnly = true
-        let log = CapturedLog()
-        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        let log = InMemoryLogHandler()
+        let store = try SQLiteStore(configuration: configuration, logger: Logger(label: "test") { _ in log })
         #expect(store.isReadOnly)
         #expect(try await store.get(testKey("kept")) == testEntry("kept"))
         #expect(try await store.count() == 2)
@@ -347,7 +349,7 @@ struct SQLiteDamagedFileTests {
         #expect(try await store.get(testKey("damaged")) == nil)
         #expect(try rowCount(path, key: testKey("damaged")) == 1)
         #expect(try await store.statistics().corruptEntries == 1)
-        #expect(log.lines.contains { $0.message.contains("left in place") })
+        #expect(log.entries.contains { $0.message.description.contains("left in place") })
     }
 
     @Test(
@@ -369,14 +371,14 @@ struct SQLiteDamagedFileTests {
 
         var configuration = SQLiteStore.Configuration(path: path)
         configuration.onUnwritableFile = .openReadOnly
-        let log = CapturedLog()
-        let store = try SQLiteStore(configuration: configuration, logger: log.logger)
+        let log = InMemoryLogHandler()
+        let store = try SQLiteStore(configuration: configuration, logger: Logger(label: "test") { _ in log })
         #expect(store.isReadOnly)
         #expect(try await store.get(testKey("kept")) == testEntry("kept"))
         await #expect(throws: CacheError.self) { try await store.set(testEntry("new")) }
-        let line = try #require(log.lines.first { $0.level == .error })
-        #expect(line.message.contains("read-only"))
-        #expect(line.message.contains("permissions"))
+        let line = try #require(log.entries.first { $0.level == .error })
+        #expect(line.message.description.contains("read-only"))
+        #expect(line.message.description.contains("permissions"))
     }
 
     @Test(

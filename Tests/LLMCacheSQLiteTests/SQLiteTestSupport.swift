@@ -1,8 +1,6 @@
 import Foundation
 import LLMCache
 import LLMCacheSQLite
-import Logging
-import Synchronization
 
 /// A fresh directory per test, removed when the test is done with it.
 final class TemporaryDirectory: Sendable {
@@ -69,37 +67,5 @@ func launchLLMCache(_ arguments: [String]) throws -> () -> ProcessResult {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-    }
-}
-
-/// A logger whose lines are kept, so a test can check what was reported.
-final class CapturedLog: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: Logger.Metadata
-    }
-
-    private let box = Mutex<[Line]>([])
-
-    var lines: [Line] { box.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(sink: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let sink: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let line = Line(level: event.level, message: event.message.description, metadata: metadata.merging(event.metadata ?? [:]) { $1 })
-            sink.box.withLock { $0.append(line) }
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import LLMCache
 import LLMCacheRedis
 @testable import LLMCacheServer
@@ -78,8 +79,8 @@ struct ProxyReadinessTests {
         let redis = try RedisProcess()
         try await redis.start()
         defer { redis.stop() }
-        let capture = LogCapture()
-        let logger = capture.logger("proxy", level: .info)
+        let capture = InMemoryLogHandler()
+        let logger = Logger(label: "proxy") { _ in capture }
         let client = try RedisClient(configuration: redis.configuration, logger: logger)
         let tiered = TieredStore(memory: MemoryStore(), redis: try RedisStore(client: client, logger: logger), logger: logger)
         let services = Task {
@@ -91,7 +92,7 @@ struct ProxyReadinessTests {
         defer { services.cancel() }
         try await Harness.run(store: tiered, logger: logger) { h in
             #expect(try await h.send("/v1/chat/completions", body: Harness.chat("before")).cache == "MISS")
-            let before = capture.all.count
+            let before = capture.entries.count
             redis.stop()
             let requests = 30
             for index in 0..<requests {
@@ -109,7 +110,7 @@ struct ProxyReadinessTests {
             }
             #expect(cached, "caching never came back after Redis did")
 
-            let lines = capture.all.dropFirst(before).filter { $0.level >= .notice }
+            let lines = capture.entries.dropFirst(before).filter { $0.level >= .notice }
             let summary = lines.map { "\($0.level) \($0.message)" }.joined(separator: "\n")
             let warnings = lines.filter { $0.level >= .warning }
             #expect(warnings.map(\.message) == ["cache store unavailable; requests are answered without the cache until it is back"], "\(requests) requests during the outage logged:\n\(summary)")

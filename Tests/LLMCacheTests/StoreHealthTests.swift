@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import MetricsTestKit
 import Synchronization
@@ -34,10 +35,11 @@ import Testing
     }
 
     @Test func manyFailedCallsLogOneWarningAndOneRecovery() async throws {
-        let capture = LogCapture()
+        var capture = InMemoryLogHandler()
+        capture.logLevel = .trace
         let metrics = TestMetrics()
         let store = FaultyStore(MemoryStore())
-        let cache = LLMCache(store: store, logger: capture.logger(level: .trace), metricsFactory: metrics)
+        let cache = LLMCache(store: store, logger: Logger(label: "test") { _ in capture }, metricsFactory: metrics)
         _ = try await cache.response(for: try request("warm")) { Data("a".utf8) }
         #expect(try metrics.expectGauge("llm_cache_store_up").lastValue == 1)
         store.failGets(.fail)
@@ -54,7 +56,7 @@ import Testing
         _ = try await cache.response(for: try request("after")) { Data("c".utf8) }
         #expect(cache.storeHealth.isAvailable)
 
-        let lines = capture.all.filter { $0.level >= .notice }
+        let lines = capture.entries.filter { $0.level >= .notice }
         #expect(lines.map(\.message) == [
             "cache store unavailable; requests are answered without the cache until it is back",
             "cache store available again",
