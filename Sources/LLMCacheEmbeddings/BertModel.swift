@@ -44,8 +44,8 @@ final class BertModel: @unchecked Sendable {
     }
 
     /// The dense weights of one layer in half precision, in panels of 32 (AVX-512)
-    /// or 16 (AVX2) output columns (see `ck_pack_half_panels`), for passes of
-    /// fewer than ``halfWeightRows`` tokens.
+    /// or 16 (AVX2) output columns (see `ck_pack_half_panels`), for lanes of
+    /// fewer than ``halfWeightRows`` rows.
     struct HalfLayer {
         var qkv: UnsafePointer<UInt16>
         var attentionOutput: UnsafePointer<UInt16>
@@ -66,7 +66,9 @@ final class BertModel: @unchecked Sendable {
     private let embeddingNormBias: UnsafePointer<Float>
     private let layers: [Layer]
 
-    init(file: SafeTensorsFile, configuration: BertConfiguration, halfWeights useHalf: Bool = false) throws {
+    /// Loads the weights; `halfWeightRows` > 0 also makes the half-precision
+    /// copy, for lanes of fewer rows than that (see ``ProductKernels``).
+    init(file: SafeTensorsFile, configuration: BertConfiguration, halfWeightRows: Int = 0) throws {
         self.file = file
         self.configuration = configuration
         let hidden = configuration.hiddenSize
@@ -122,7 +124,7 @@ final class BertModel: @unchecked Sendable {
 
         // Every output width must be a multiple of the kernels' panel width.
         let panel = Int(ck_half_panel_width())
-        if useHalf, panel > 0, hidden % panel == 0, inner % panel == 0 {
+        if halfWeightRows > 0, panel > 0, hidden % panel == 0, inner % panel == 0 {
             let perLayer = 3 * hidden * hidden + hidden * hidden + 2 * inner * hidden
             let half = UnsafeMutablePointer<UInt16>.allocate(capacity: perLayer * layers.count)
             var converted: [HalfLayer] = []
@@ -143,11 +145,11 @@ final class BertModel: @unchecked Sendable {
             }
             halfStorage = half
             halfWeights = converted
-            halfWeightRows = panel == 32 ? 128 : 64
+            self.halfWeightRows = halfWeightRows
         } else {
             halfStorage = nil
             halfWeights = nil
-            halfWeightRows = 0
+            self.halfWeightRows = 0
         }
     }
 
@@ -333,11 +335,10 @@ final class BertModel: @unchecked Sendable {
         }
     }
 
-    /// Lanes of fewer rows than this use ``halfWeights``: the
-    /// half-precision kernels are faster than OpenBLAS at every such size.
-    /// 128 for the AVX-512 kernels (from 512 rows on the two run alike), 64
-    /// for the AVX2 ones (where the two run alike, and OpenBLAS leads after);
-    /// 0 without half-precision weights (docs/EMBEDDINGS.md, "How it works").
+    /// Lanes of fewer rows than this use ``halfWeights``, as
+    /// ``ProductKernels/halfPrecisionRows`` decided; `Int.max` for every
+    /// lane, 0 without half-precision weights (docs/EMBEDDINGS.md, "Choosing
+    /// the kernels").
     let halfWeightRows: Int
     /// Below this many rows, products are split into column blocks (see ``multiply``).
     static let narrowRows = 24

@@ -41,22 +41,27 @@ public final class MiniLMEmbedder: Embedder {
         public var blasThreads: Int?
         /// Where diagnostics go; a logger labelled `llm-cache.embeddings` by default.
         public var logger: Logger
-        /// How the weights are kept for short inputs. ``WeightPrecision/automatic`` by default.
+        /// Which weights, and so which kernels, multiply the dense layers.
+        /// ``WeightPrecision/automatic`` by default.
         public var weights: WeightPrecision
 
-        /// The precision of the weights used for passes of a few tokens (a short
-        /// sentence), where the time goes to reading every weight once.
+        /// The weights the dense layers are multiplied by: the model's own
+        /// through OpenBLAS, or a half-precision copy through the package's
+        /// AVX-512 or AVX2 kernels (docs/EMBEDDINGS.md, "How it works" and
+        /// "Choosing the kernels").
         public enum WeightPrecision: Sendable, Hashable {
-            /// ``half`` where its kernels run at full speed (a CPU with AVX-512
-            /// or AVX2, FMA and F16C, and an optimised build), else ``single``.
+            /// In an optimised build on a CPU with AVX-512 or AVX2, FMA and
+            /// F16C: ``half`` for every pass when OpenBLAS's kernel does not
+            /// use the CPU's widest vectors, else for the passes the
+            /// half-precision kernels are faster on (with AVX-512, every pass
+            /// of one text; with AVX2, fewer than 64 tokens). Otherwise ``single``.
             case automatic
-            /// The model's own single-precision weights, through OpenBLAS.
+            /// The model's own single-precision weights, through OpenBLAS, for every pass.
             case single
             /// A second copy of the dense weights in half precision (about 21 MB),
-            /// read by AVX-512 or AVX2 kernels, for passes of a few tokens, whose
-            /// cost is reading the weights (docs/EMBEDDINGS.md, "How it works").
-            /// Arithmetic stays in single precision; embeddings move by a cosine
-            /// below 1e-6. Falls back to ``single`` on CPUs with neither.
+            /// read by AVX-512 or AVX2 kernels, for every pass. Arithmetic stays
+            /// in single precision; embeddings move by a cosine below 1e-6.
+            /// Falls back to ``single`` on CPUs with neither.
             case half
         }
 
@@ -84,9 +89,13 @@ public final class MiniLMEmbedder: Embedder {
     public let directory: String
     /// The configuration in force.
     public let configuration: Configuration
-    /// Whether short inputs are multiplied by half-precision weights (see
+    /// Whether any pass is multiplied by half-precision weights (see
     /// ``Configuration/WeightPrecision``).
     public var usesHalfPrecisionWeights: Bool { model.halfWeights != nil }
+    /// Which kernels multiply the dense layers, and for which passes: chosen
+    /// at load from ``Configuration/weights``, the CPU and the kernel OpenBLAS
+    /// picked, each checked on one product first.
+    public let kernels: ProductKernels
 
     let tokenizer: WordPieceTokenizer
     let model: BertModel
@@ -117,13 +126,10 @@ public final class MiniLMEmbedder: Embedder {
             throw CacheError(.corruptData, "\(folder)/vocab.txt has ids up to \(largest) but the model embeds only \(bert.vocabularySize); the files do not belong together, reinstall with scripts/install-model.sh")
         }
         let file = try SafeTensorsFile(path: folder + "/model.safetensors")
-        let halfWeights: Bool
-        switch configuration.weights {
-        case .automatic: halfWeights = ck_half_kernels_fast() != 0
-        case .single: halfWeights = false
-        case .half: halfWeights = ck_half_kernels_supported() != 0
-        }
-        self.model = try BertModel(file: file, configuration: bert, halfWeights: halfWeights)
+        let kernels = ProductKernels.current(precision: configuration.weights)
+        try kernels.check()
+        self.model = try BertModel(file: file, configuration: bert, halfWeightRows: kernels.halfPrecisionRows)
+        self.kernels = kernels
         self.threads = PassThreads(count: configuration.threads, label: "embed")
         self.tokenizer = tokenizer
         self.directory = folder
@@ -131,7 +137,11 @@ public final class MiniLMEmbedder: Embedder {
         if let blasThreads = configuration.blasThreads {
             openblas_set_num_threads(Int32(blasThreads))
         }
-        configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)", "half-precision weights": "\(halfWeights)"])
+        if !kernels.blasUsesMachineVectors, kernels.usesHalfPrecision {
+            // Worth knowing: everything else that uses OpenBLAS in this process runs below the CPU's speed.
+            configuration.logger.notice("OpenBLAS runs its \(kernels.blasCore) kernel, which does not use this CPU's widest vectors; the model's products use its own half-precision kernels instead", metadata: ["kernels": "\(kernels)"])
+        }
+        configuration.logger.debug("loaded all-MiniLM-L6-v2", metadata: ["directory": "\(folder)", "threads": "\(configuration.threads)", "kernels": "\(kernels)"])
     }
 
     deinit { threads.stop() }

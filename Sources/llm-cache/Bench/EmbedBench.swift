@@ -19,8 +19,10 @@ struct EmbedBench: AsyncParsableCommand {
               embed.batch32.tokens     tokens/s     the same run counted in tokens
               embed.batch32.gflops     GFLOP/s      the same run's arithmetic (dense layers and attention) per second
               embed.batch32.cpu        ms           process CPU time per sentence in the same run
+              embed.batch32.2threads.openblas  sentences/s  the same batches with OpenBLAS for every product (weights .single)
               embed.150words.1thread   ms           median time to embed one 150-word question (about 200 tokens), 1 thread
               embed.150words.2threads  ms           the same with 2 threads sharing the pass; .gflops beside each
+              embed.150words.1thread.openblas  ms   one 150-word question on 1 thread with OpenBLAS for every product
               sgemm.peak.1thread       GFLOP/s      a 1024x1024x1024 cblas_sgemm on 1 thread: what this machine can do at best
             Needs the model (scripts/install-model.sh). Build with -c release for figures worth comparing.
             """
@@ -77,17 +79,18 @@ struct EmbedBench: AsyncParsableCommand {
         let tokens = lengths.reduce(0, +)
         progress(String(format: "batch corpus: %d sentences, %.1f tokens on average, %d to %d", corpus.count, Double(tokens) / Double(corpus.count), lengths.min()!, lengths.max()!))
         _ = try await batched.embed(Array(corpus.prefix(32)))
-        let batchCPUStart = Self.processCPUMilliseconds()
-        let batchStart = ContinuousClock.now
-        for batch in 0..<batchCount {
-            _ = try await batched.embed(Array(corpus[(batch * 32)..<((batch + 1) * 32)]))
-        }
-        let seconds = (ContinuousClock.now - batchStart).seconds
-        let batchCPU = Self.processCPUMilliseconds() - batchCPUStart
+        progress("kernels: \(batched.kernels)")
+        let (seconds, batchCPU) = try await Self.timeBatches(corpus, on: batched, count: batchCount)
         report.add("embed.batch32.2threads", Double(corpus.count) / seconds, "sentences/s")
         report.add("embed.batch32.tokens", Double(tokens) / seconds, "tokens/s")
         report.add("embed.batch32.gflops", Self.flops(lengths: lengths) / seconds / 1e9, "GFLOP/s")
         report.add("embed.batch32.cpu", batchCPU / Double(corpus.count), "ms")
+        // The same with OpenBLAS for every product, in the same run: what the
+        // kernel choice is worth on this machine.
+        let openBLAS = try MiniLMEmbedder(directory: modelDirectory, configuration: .init(threads: 2, weights: .single))
+        _ = try await openBLAS.embed(Array(corpus.prefix(32)))
+        let (blasSeconds, _) = try await Self.timeBatches(corpus, on: openBLAS, count: batchCount)
+        report.add("embed.batch32.2threads.openblas", Double(corpus.count) / blasSeconds, "sentences/s")
 
         // One 150-word question at a time (about 200 tokens), as a miss of an
         // ordinary prompt embeds it: on one thread, and on two, which share
@@ -95,7 +98,8 @@ struct EmbedBench: AsyncParsableCommand {
         let questions = (0..<(quick ? 10 : 40)).map { ProxyBench.prose(words: 148, seed: 7_000_000 + $0) + "?" }
         let questionTokens = questions.map { single.tokenIDs($0).count }
         progress(String(format: "150-word questions: %d, %.0f tokens on average", questions.count, Double(questionTokens.reduce(0, +)) / Double(questions.count)))
-        for (name, embedder) in [("1thread", single), ("2threads", batched)] {
+        let singleOpenBLAS = try MiniLMEmbedder(directory: modelDirectory, configuration: .init(threads: 1, weights: .single))
+        for (name, embedder) in [("1thread", single), ("2threads", batched), ("1thread.openblas", singleOpenBLAS)] {
             _ = try await embedder.embed([questions[0]])
             var times: [Double] = []
             for question in questions {
@@ -106,7 +110,9 @@ struct EmbedBench: AsyncParsableCommand {
             times.sort()
             let median = times[times.count / 2]
             report.add("embed.150words.\(name)", median, "ms")
-            report.add("embed.150words.\(name).gflops", Self.flops(lengths: [questionTokens[0]]) / (median / 1000) / 1e9, "GFLOP/s")
+            if embedder !== singleOpenBLAS {
+                report.add("embed.150words.\(name).gflops", Self.flops(lengths: [questionTokens[0]]) / (median / 1000) / 1e9, "GFLOP/s")
+            }
         }
 
         report.add("sgemm.peak.1thread", Self.sgemmPeak(quick: quick), "GFLOP/s")
@@ -114,6 +120,16 @@ struct EmbedBench: AsyncParsableCommand {
             progress("load average during the run: \(load.split(separator: " ").prefix(3).joined(separator: " ")) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         }
         report.print(json: options.json)
+    }
+
+    /// Wall seconds and process CPU milliseconds for `count` batches of 32 of `corpus`.
+    static func timeBatches(_ corpus: [String], on embedder: MiniLMEmbedder, count: Int) async throws -> (seconds: Double, cpu: Double) {
+        let cpuStart = processCPUMilliseconds()
+        let start = ContinuousClock.now
+        for batch in 0..<count {
+            _ = try await embedder.embed(Array(corpus[(batch * 32)..<((batch + 1) * 32)]))
+        }
+        return ((ContinuousClock.now - start).seconds, processCPUMilliseconds() - cpuStart)
     }
 
     /// Multiply-adds ×2 of one forward pass over sequences of `lengths`:
