@@ -17,6 +17,7 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
             case unsupportedVersion
             case bypassed
             case storeFull
+            case overloaded
         }
 
         private let base: Base
@@ -46,6 +47,10 @@ public struct CacheError: Error, Hashable, Sendable, CustomStringConvertible {
         /// `maxmemory` under the `noeviction` policy): nothing was stored, and
         /// what was stored before is intact. Reads and deletes still work.
         public static let storeFull = Code(.storeFull)
+        /// The work was refused because as much was already waiting as the
+        /// configuration allows (``SemanticCache/Configuration/maximumPendingEmbeddings``):
+        /// nothing is wrong, and the caller goes on without it.
+        public static let overloaded = Code(.overloaded)
 
         public var description: String { base.rawValue }
     }

@@ -119,6 +119,7 @@ extension ProxyHandlers {
                 "index_bytes": Self.number(index.bytes),
                 "index_budget_bytes": index.budgetBytes.map(Self.number) ?? .null,
                 "index_evictions": Self.number(index.evictions),
+                "skipped_lookups": Self.number(statistics.semanticSkips),
             ])
         }
         return Self.json(.object(object))

@@ -68,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The byte budget, in MiB, of the in-process semantic index (vectors, graph links and texts), apart from --memory-mb. Past it the least recently matched entries lose their vectors: they stay cached and exact hits, no longer matched by meaning. Env LLMCACHE_SEMANTIC_MEMORY_MB. Default 128, about 45,000 entries.")
     var semanticMemoryMb: Int?
 
+    @Option(help: "The most requests waiting at once for the native model to embed their text, semantic matching being on. Past it a miss is not embedded: it is looked up and stored by exact key only (an exact hit later, not matched by meaning), counted in /admin/stats as semantic.skipped_lookups, so a burst of distinct long prompts does not queue every miss behind the others' embeddings. 0 for no limit. Env LLMCACHE_EMBED_QUEUE. Default 4 per core.")
+    var embedQueue: Int?
+
     @Option(help: "The bearer token of the admin API (/admin/...); without one the admin API is disabled. Env LLMCACHE_ADMIN_TOKEN.")
     var adminToken: String?
 
@@ -165,7 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = settings.configuration.host
         let upstream = settings.configuration.upstream.baseURL
-        let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold), index budget \(settings.semanticMemoryBytes >> 20) MiB" } ?? "none (exact matches only)"
+        let modelDescription = semantic.map { "\($0.embeddingModel), threshold \(settings.configuration.semantic.threshold), index budget \(settings.semanticMemoryBytes >> 20) MiB, embed queue \(settings.embedQueue.map(String.init) ?? "unlimited")" } ?? "none (exact matches only)"
         let server = ProxyServer(
             configuration: settings.configuration,
             store: store,
@@ -244,10 +247,12 @@ struct ServeSettings {
     var memoryBytes = 256 << 20
     /// The semantic index's budget: `SemanticCache.Configuration.maximumIndexBytes`'s default.
     var semanticMemoryBytes = SemanticCache.Configuration().maximumIndexBytes ?? 128 << 20
+    /// `SemanticCache.Configuration.maximumPendingEmbeddings`; `nil` for no limit.
+    var embedQueue: Int? = 4 * ProcessInfo.processInfo.activeProcessorCount
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [
-        "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "semantic_memory_mb", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
+        "host", "port", "upstream", "anthropic_upstream", "store", "redis", "redis_prefix", "memory_mb", "semantic_memory_mb", "embed_queue", "model_dir", "admin_token", "shared_namespace", "semantic", "threshold", "ttl", "sampling",
         "max_body_bytes", "upstream_timeout", "upstream_idle_timeout", "stream_usage", "connect_timeout", "upstream_connections", "upstream_queue", "upstream_queue_timeout", "log_level", "prices",
         "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
@@ -312,6 +317,10 @@ struct ServeSettings {
         if let megabytes = try number(command.semanticMemoryMb, "LLMCACHE_SEMANTIC_MEMORY_MB", "semantic_memory_mb", Int.self) {
             guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("--semantic-memory-mb must be between 1 and 1048576, got \(megabytes)") }
             semanticMemoryBytes = megabytes << 20
+        }
+        if let queue = try number(command.embedQueue, "LLMCACHE_EMBED_QUEUE", "embed_queue", Int.self) {
+            guard queue >= 0, queue <= 1 << 20 else { throw ValidationError("--embed-queue must be between 0 (no limit) and 1048576, got \(queue)") }
+            embedQueue = queue == 0 ? nil : queue
         }
         modelDirectory = try text(command.modelDir, "LLMCACHE_MODEL_DIR", "model_dir")
         configuration.admin.token = try text(command.adminToken, "LLMCACHE_ADMIN_TOKEN", "admin_token")
@@ -414,6 +423,7 @@ struct ServeSettings {
         var semanticConfiguration = SemanticCache.Configuration()
         semanticConfiguration.threshold = Float(configuration.semantic.threshold)
         semanticConfiguration.maximumIndexBytes = semanticMemoryBytes
+        semanticConfiguration.maximumPendingEmbeddings = embedQueue
         return SemanticCache(embedder: embedder, configuration: semanticConfiguration, approximateIndex: { dimension in
             try HNSWIndex(dimension: dimension)
         })

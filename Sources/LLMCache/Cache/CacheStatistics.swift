@@ -17,6 +17,11 @@ public struct CacheStatistics: Hashable, Sendable {
     public var bypasses: Int
     /// Store operations that failed and were turned into misses (fail open).
     public var storeErrors: Int
+    /// Texts not embedded because as many as
+    /// ``SemanticCache/Configuration/maximumPendingEmbeddings`` were already
+    /// waiting: their requests were looked up, and their answers stored, by
+    /// exact key only.
+    public var semanticSkips: Int
     /// Values not stored because they exceeded the maximum entry size.
     public var rejectedEntries: Int
     /// Computations that ran (misses minus callers who waited on another's run).
@@ -42,6 +47,7 @@ final class CacheCounters: Sendable {
     let misses = Atomic<Int>(0)
     let bypasses = Atomic<Int>(0)
     let storeErrors = Atomic<Int>(0)
+    let semanticSkips = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let computations = Atomic<Int>(0)
     let shared = Atomic<Int>(0)
@@ -52,6 +58,7 @@ final class CacheCounters: Sendable {
     private let missCounter: Counter
     private let bypassCounter: Counter
     private let rejectedCounter: Counter
+    private let semanticSkipCounter: Counter
     /// One record per hit of the compute time it saved; its sum is the total saved.
     private let savedTimer: Metrics.Timer
     private let computeTimer: Metrics.Timer
@@ -72,6 +79,7 @@ final class CacheCounters: Sendable {
         missCounter = Counter(label: "\(label)_misses_total", factory: factory)
         bypassCounter = Counter(label: "\(label)_bypasses_total", factory: factory)
         rejectedCounter = Counter(label: "\(label)_rejected_entries_total", factory: factory)
+        semanticSkipCounter = Counter(label: "\(label)_semantic_skipped_total", factory: factory)
         savedTimer = Metrics.Timer(label: "\(label)_time_saved_seconds", factory: factory)
         computeTimer = Metrics.Timer(label: "\(label)_compute_duration_seconds", factory: factory)
         storedBytesGauge = Gauge(label: "\(label)_stored_bytes", factory: factory)
@@ -121,6 +129,11 @@ final class CacheCounters: Sendable {
         Counter(label: "\(label)_store_errors_total", dimensions: [("operation", operation)], factory: factory).increment()
     }
 
+    func semanticSkip() {
+        semanticSkips.add(1, ordering: .relaxed)
+        semanticSkipCounter.increment()
+    }
+
     func rejectedEntry() {
         rejected.add(1, ordering: .relaxed)
         rejectedCounter.increment()
@@ -138,6 +151,7 @@ final class CacheCounters: Sendable {
             misses: misses.load(ordering: .relaxed),
             bypasses: bypasses.load(ordering: .relaxed),
             storeErrors: storeErrors.load(ordering: .relaxed),
+            semanticSkips: semanticSkips.load(ordering: .relaxed),
             rejectedEntries: rejected.load(ordering: .relaxed),
             computations: computations.load(ordering: .relaxed),
             sharedComputations: shared.load(ordering: .relaxed),

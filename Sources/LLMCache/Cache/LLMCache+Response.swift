@@ -304,6 +304,10 @@ extension LLMCache {
     func embedding(_ scope: SemanticScope, _ semantic: SemanticCache) async -> SemanticCache.Probe? {
         do {
             return try await semantic.probe(scope)
+        } catch let error as CacheError where error.code == .overloaded {
+            // Expected under a burst, and counted: a warning per request would flood the log.
+            counters.semanticSkip()
+            return nil
         } catch {
             logger.warning("semantic embedding failed; answered by exact match only", metadata: ["operation": "embed", "model": "\(semantic.embeddingModel)", "error": "\(error)"])
             return nil

@@ -58,6 +58,18 @@ public final class SemanticCache: Sendable {
         /// entries stay in the store and are still exact hits, only no longer
         /// matched by meaning (docs/SEMANTIC.md, "Memory").
         public var maximumIndexBytes: Int?
+        /// The most texts this tier may have waiting for the embedder or
+        /// being embedded at once. Past it a text is not embedded: its
+        /// request is looked up and answered by exact key only, and its
+        /// answer stored without a vector (an exact hit later, never matched
+        /// by meaning), counted as ``CacheStatistics/semanticSkips``. Default
+        /// `nil`, no limit, which suits remote embedders, where many requests
+        /// wait on the network at once. With a native model on a few cores it
+        /// bounds what semantic matching adds to a miss under a burst of
+        /// distinct long prompts: each would otherwise wait behind every text
+        /// queued before it (docs/SEMANTIC.md, "Under load"). `llm-cache
+        /// serve` sets 4 per core (`--embed-queue`).
+        public var maximumPendingEmbeddings: Int?
 
         public init(
             threshold: Float = 0.85,
@@ -67,7 +79,8 @@ public final class SemanticCache: Sendable {
             ambiguity: Ambiguity = .standard,
             approximateSearchThreshold: Int = 4096,
             embeddingTimeout: Duration? = nil,
-            maximumIndexBytes: Int? = 128 << 20
+            maximumIndexBytes: Int? = 128 << 20,
+            maximumPendingEmbeddings: Int? = nil
         ) {
             self.threshold = threshold
             self.candidates = candidates
@@ -77,6 +90,7 @@ public final class SemanticCache: Sendable {
             self.approximateSearchThreshold = approximateSearchThreshold
             self.embeddingTimeout = embeddingTimeout
             self.maximumIndexBytes = maximumIndexBytes
+            self.maximumPendingEmbeddings = maximumPendingEmbeddings
         }
     }
 
@@ -238,6 +252,9 @@ public final class SemanticCache: Sendable {
     private let readsWhole: @Sendable (String) -> Bool
     private let makeApproximateIndex: (@Sendable (Int) throws -> any VectorIndex)?
     private let state = Mutex(State())
+    /// Texts waiting for the embedder or being embedded, counted against
+    /// ``Configuration/maximumPendingEmbeddings``.
+    private let pendingEmbeddings = Atomic<Int>(0)
     private let logger: Logger
 
     /// - Parameters:
@@ -319,9 +336,33 @@ public final class SemanticCache: Sendable {
 
     /// Embeds `scope`'s text, giving up after ``Configuration/embeddingTimeout``.
     ///
-    /// - Throws: the embedder's error, or ``CacheError/Code/timeout`` when it
-    ///   does not answer in time.
+    /// - Throws: the embedder's error, ``CacheError/Code/timeout`` when it
+    ///   does not answer in time, or ``CacheError/Code/overloaded`` at once
+    ///   when ``Configuration/maximumPendingEmbeddings`` texts are already
+    ///   waiting or being embedded.
     public func probe(_ scope: SemanticScope) async throws -> Probe {
+        if let limit = configuration.maximumPendingEmbeddings {
+            guard admitEmbedding(limit: limit) else {
+                throw CacheError(.overloaded, "\(limit) texts were already waiting for the embedder \(embeddingModel); answered by exact match only. Raise SemanticCache.Configuration.maximumPendingEmbeddings (llm-cache serve --embed-queue) to wait instead")
+            }
+            defer { pendingEmbeddings.subtract(1, ordering: .relaxed) }
+            return try await embedProbe(scope)
+        }
+        return try await embedProbe(scope)
+    }
+
+    /// Counts one more pending text unless `limit` are pending already.
+    private func admitEmbedding(limit: Int) -> Bool {
+        var pending = pendingEmbeddings.load(ordering: .relaxed)
+        while pending < limit {
+            let (exchanged, original) = pendingEmbeddings.compareExchange(expected: pending, desired: pending + 1, ordering: .relaxed)
+            if exchanged { return true }
+            pending = original
+        }
+        return false
+    }
+
+    private func embedProbe(_ scope: SemanticScope) async throws -> Probe {
         let text = scope.text
         let vector: [Float]
         if let timeout = configuration.embeddingTimeout {
