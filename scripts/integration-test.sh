@@ -91,6 +91,10 @@ status="$(curl -s -o /dev/null -w '%{http_code}' "$proxy/admin/stats")"
 
 stats="$(curl -s -H "Authorization: Bearer $token" "$proxy/admin/stats")"
 grep -q '"hits":' <<<"$stats"; result "curl admin stats" $? "$stats"
+grep -q '"skipped_lookups":0' <<<"$stats"; result "curl admin stats count misses the full embed queue skipped" $? "$stats"
+
+out="$("$bin" serve --port 0 --upstream "$upstream/v1" --embed-queue=-1 2>&1)"
+[ $? -ne 0 ] && grep -q -- '--embed-queue must be between 0 (no limit) and' <<<"$out"; result "serve --embed-queue=-1 is refused with what to give" $? "$out"
 
 metrics="$(curl -s "$proxy/metrics")"
 grep -q 'llm_cache_proxy_requests_total{route="chat_completions",cache="hit"}' <<<"$metrics" && grep -q '^llm_cache_hits_total' <<<"$metrics"

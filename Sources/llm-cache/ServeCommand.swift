@@ -248,7 +248,10 @@ struct ServeSettings {
     /// The semantic index's budget: `SemanticCache.Configuration.maximumIndexBytes`'s default.
     var semanticMemoryBytes = SemanticCache.Configuration().maximumIndexBytes ?? 128 << 20
     /// `SemanticCache.Configuration.maximumPendingEmbeddings`; `nil` for no limit.
-    var embedQueue: Int? = 4 * ProcessInfo.processInfo.activeProcessorCount
+    var embedQueue: Int? = Self.defaultEmbedQueue
+    /// Four texts per core: a miss then waits for at most about two passes
+    /// per embedder thread before its own (docs/SEMANTIC.md, "Under load").
+    static let defaultEmbedQueue = 4 * ProcessInfo.processInfo.activeProcessorCount
     var logLevel = Logger.Level.info
 
     static let fileKeys: Set<String> = [

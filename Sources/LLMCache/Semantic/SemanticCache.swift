@@ -255,6 +255,7 @@ public final class SemanticCache: Sendable {
     /// Texts waiting for the embedder or being embedded, counted against
     /// ``Configuration/maximumPendingEmbeddings``.
     private let pendingEmbeddings = Atomic<Int>(0)
+    private let refusedEmbeddings = Atomic<Int>(0)
     private let logger: Logger
 
     /// - Parameters:
@@ -284,6 +285,10 @@ public final class SemanticCache: Sendable {
         self.readsWhole = embedsWhole
         self.embedText = embed
     }
+
+    /// Texts refused since this tier was made because
+    /// ``Configuration/maximumPendingEmbeddings`` were already pending.
+    public var skippedEmbeddings: Int { refusedEmbeddings.load(ordering: .relaxed) }
 
     /// Vectors indexed, across all scopes.
     public var count: Int { state.withLock { $0.indexed.count } }
@@ -343,6 +348,7 @@ public final class SemanticCache: Sendable {
     public func probe(_ scope: SemanticScope) async throws -> Probe {
         if let limit = configuration.maximumPendingEmbeddings {
             guard admitEmbedding(limit: limit) else {
+                refusedEmbeddings.add(1, ordering: .relaxed)
                 throw CacheError(.overloaded, "\(limit) texts were already waiting for the embedder \(embeddingModel); answered by exact match only. Raise SemanticCache.Configuration.maximumPendingEmbeddings (llm-cache serve --embed-queue) to wait instead")
             }
             defer { pendingEmbeddings.subtract(1, ordering: .relaxed) }

@@ -46,7 +46,8 @@ import NIOCore
 ///   (docs/SEMANTIC.md, "Long texts").
 /// - `proxy.miss.concurrent16.p99_ms`, `.p50_ms`, `.rps`: 16 clients at once
 ///   sending distinct 150-word questions to that proxy: whether embedding
-///   misses holds other requests up.
+///   misses holds other requests up; `.skipped` the share of them not
+///   embedded because the embed queue (`--embed-queue`) was full.
 ///
 /// - `proxy.history.bytes`, `.bytes.day`, `proxy.history.record_ns`,
 ///   `proxy.history.hit.rps_ratio`: what the dashboard's history holds after
@@ -72,6 +73,9 @@ struct ProxyBench: AsyncParsableCommand {
 
     @Option(help: "wrk threads. They share the machine's cores with the proxy: on 2 cores a second wrk thread takes CPU the proxy needs.")
     var wrkThreads = 1
+
+    @Option(help: "The semantic proxy's --embed-queue: the most texts waiting for the embedder before a miss skips semantic matching; 0 for no limit. Default as llm-cache serve's, 4 per core.")
+    var embedQueue = ServeSettings.defaultEmbedQueue
 
     @Option(help: "Labelled pairs (text_a,text_b,label) whose paraphrases measure semantic hits.")
     var pairs = "../shared/fixtures/semantic/minimal_pairs.csv"
@@ -110,7 +114,8 @@ struct ProxyBench: AsyncParsableCommand {
             group.addTask { try await withoutHistoryProxy.run() }
             let withoutHistoryURL = "http://127.0.0.1:\(await proxyIterator.next()!)"
             let semanticURL: String?
-            if let tier = try semanticTier() {
+            let tier = try semanticTier()
+            if let tier {
                 var configuration = ProxyServer.Configuration(port: 0, upstream: .init(baseURL: upstreamURL + "/v1"))
                 configuration.semantic.enabled = true
                 let semanticProxy = ProxyServer(configuration: configuration, store: MemoryStore(), semantic: tier, logger: logger) { proxyPort.yield($0) }
@@ -124,7 +129,7 @@ struct ProxyBench: AsyncParsableCommand {
                 try await measure(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, upstreamURL: upstreamURL)
                 try await measureHistoryCost(into: &report, wrk: wrk, seconds: seconds, client: client, proxyURL: proxyURL, withoutHistoryURL: withoutHistoryURL)
                 try await measureHitUnderIdleFlood(into: &report, client: client, upstreamURL: upstreamURL)
-                if let semanticURL { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL, upstreamURL: upstreamURL) }
+                if let semanticURL, let tier { try await measureSemanticHits(into: &report, client: client, proxyURL: semanticURL, upstreamURL: upstreamURL, tier: tier) }
             } catch {
                 try? await client.shutdown()
                 group.cancelAll()
@@ -279,12 +284,12 @@ struct ProxyBench: AsyncParsableCommand {
             progress("proxy.semantic_hit.e2e skipped: \(error)")
             return nil
         }
-        // As `llm-cache serve` has it: a thread per core.
+        // As `llm-cache serve` has it: a thread per core, and its embed queue.
         let embedder = try MiniLMEmbedder(directory: directory)
-        return SemanticCache(embedder: EmbeddingCache(embedder))
+        return SemanticCache(embedder: EmbeddingCache(embedder), configuration: .init(maximumPendingEmbeddings: embedQueue == 0 ? nil : embedQueue))
     }
 
-    func measureSemanticHits(into report: inout BenchReport, client: HTTPClient, proxyURL: String, upstreamURL: String) async throws {
+    func measureSemanticHits(into report: inout BenchReport, client: HTTPClient, proxyURL: String, upstreamURL: String, tier: SemanticCache) async throws {
         let data = try LabelledPairs(csv: String(contentsOfFile: pairs, encoding: .utf8))
         var duplicates = data.pairs.filter(\.duplicate)
         if options.quick { duplicates = Array(duplicates.prefix(40)) }
@@ -326,9 +331,11 @@ struct ProxyBench: AsyncParsableCommand {
             chat("Ticket \(3_000_000 + index): " + Self.prose(words: 148, seed: 3_000_000 + index) + "?")
         }
         report.add("proxy.miss.150_words_added_ms", words, "ms")
-        try await measureConcurrentMisses(into: &report, proxyURL: proxyURL) { index in
+        let skippedBefore = tier.skippedEmbeddings
+        let concurrent = try await measureConcurrentMisses(into: &report, proxyURL: proxyURL) { index in
             chat("Ticket \(6_000_000 + index): " + Self.prose(words: 148, seed: 6_000_000 + index) + "?")
         }
+        report.add("proxy.miss.concurrent16.skipped", Double(tier.skippedEmbeddings - skippedBefore) / Double(concurrent), "ratio")
         let long = try await addedLatency(client: client, proxyURL: proxyURL, upstreamURL: upstreamURL, count: count) { index in
             chat(Self.prose(bytes: 20_000, seed: 4_000_000 + index))
         }
@@ -341,7 +348,9 @@ struct ProxyBench: AsyncParsableCommand {
     /// it is known to be one. The latencies are of every request; the rate
     /// is all of them over the whole time. The client opens a connection
     /// per caller, so only the proxy queues them.
-    func measureConcurrentMisses(into report: inout BenchReport, proxyURL: String, body: @escaping @Sendable (Int) -> String) async throws {
+    /// Returns how many requests were sent.
+    @discardableResult
+    func measureConcurrentMisses(into report: inout BenchReport, proxyURL: String, body: @escaping @Sendable (Int) -> String) async throws -> Int {
         let callers = 16
         let each = options.quick ? 3 : 10
         progress("misses through the semantic proxy: \(callers) clients at once, \(each) distinct 150-word questions each")
@@ -377,6 +386,7 @@ struct ProxyBench: AsyncParsableCommand {
         report.add("proxy.miss.concurrent16.p99_ms", Self.percentile(latencies, 0.99), "ms")
         report.add("proxy.miss.concurrent16.p50_ms", Self.median(latencies), "ms")
         report.add("proxy.miss.concurrent16.rps", Double(latencies.count) / elapsed, "req/s")
+        return latencies.count
     }
 
     /// Median time of `count` misses through the proxy minus the median of
