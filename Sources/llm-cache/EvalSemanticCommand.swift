@@ -16,7 +16,12 @@ struct EvalSemanticCommand: AsyncParsableCommand {
             candidates are tried in order of similarity while ≥ T and the first that passes \
             the verifiers is the hit, unless the next candidate that passes them is within the \
             ambiguity margin (then the query is a miss); a hit is correct when labelled a \
-            duplicate of the query. Use it to choose a threshold on your own traffic.
+            duplicate of the query. Use it to choose a threshold on your own traffic. \
+            Every rate comes with its 95% Wilson interval, which says how far the data can be \
+            trusted: 3 false hits among 40 traps is 0.075 [0.026, 0.199]. A category column, \
+            when the file has one, adds a row per category at the chosen threshold. \
+            --max-wrong P chooses the threshold with the most hits whose cache-mode false-hit \
+            rate on this data is at most P.
             """
     )
 
@@ -28,6 +33,9 @@ struct EvalSemanticCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("threshold"), help: "A threshold to score (cosine, -1...1); repeat for several. Default: 0.70 to 0.95 in steps of 0.05.")
     var thresholds: [Double] = []
+
+    @Option(help: "An error budget: choose the threshold with the most cache-mode hits whose false-hit rate on this data is at most P (0...1), from thresholds 0.70 to 0.99 in steps of 0.01 unless --threshold gives others.")
+    var maxWrong: Double?
 
     @Flag(help: "Score plain cosine similarity, without verifiers or the ambiguity rule.")
     var noVerify = false
@@ -54,6 +62,9 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         if let ambiguityMargin, !(0...2).contains(ambiguityMargin) {
             throw ValidationError("--ambiguity-margin must be between 0 (no rule) and 2, a difference of cosines; got \(ambiguityMargin)")
         }
+        if let maxWrong, !(0...1).contains(maxWrong) {
+            throw ValidationError("--max-wrong is a false-hit rate, between 0 and 1 (0.03 for 3%); got \(maxWrong)")
+        }
         if let decisiveSimilarity, !(-1...1).contains(decisiveSimilarity) {
             throw ValidationError("--decisive-similarity is a cosine, between -1 and 1; got \(decisiveSimilarity)")
         }
@@ -67,7 +78,13 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         guard !data.pairs.isEmpty else { throw CacheError(.invalidArgument, "\(pairs) has no rows") }
         let chosen = try selectedVerifiers()
         let ambiguity = selectedAmbiguity()
-        let sweep = thresholds.isEmpty ? [0.70, 0.75, 0.80, 0.85, 0.90, 0.95] : thresholds.sorted()
+        let sweep: [Double] = if !thresholds.isEmpty {
+            thresholds.sorted()
+        } else if maxWrong != nil {
+            (70...99).map { Double($0) / 100 }
+        } else {
+            [0.70, 0.75, 0.80, 0.85, 0.90, 0.95]
+        }
 
         let model = try MiniLMEmbedder(directory: modelDir)
         let texts = data.distinctTexts
@@ -117,6 +134,26 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         let cache = try await SemanticEvaluation.cacheMode(layout, thresholds: sweep, ambiguity: ambiguity, candidates: { candidates[$0] }, verified: verifyCached)
 
         let defaultThreshold = Double(SemanticCache.Configuration().threshold)
+        let operatingPoint = maxWrong.flatMap { SemanticEvaluation.operatingPoint(cache, maximumWrong: $0) }
+        // The threshold the per-category rows are scored at: the budget's
+        // choice, the one threshold asked for, or the cache's default.
+        let focus = operatingPoint?.threshold ?? (sweep.count == 1 ? sweep[0] : defaultThreshold)
+        struct CategoryScore: Encodable {
+            var category: String
+            var pairwise: PairwiseScore
+            var cache: CacheModeScore
+        }
+        var categoryScores: [CategoryScore] = []
+        for category in data.categories {
+            let rows = Set(data.pairs.indices.filter { data.pairs[$0].category == category })
+            let queries = Set(layout.queries.indices.filter { layout.categories[$0] == category })
+            let pairScore = try await SemanticEvaluation.pairwise(data, thresholds: [focus], rows: rows, similarity: { similarities[$0] }) { i in
+                try await verify(data.pairs[i].textB, data.pairs[i].textA, similarities[i])
+            }
+            let cacheScore = try await SemanticEvaluation.cacheMode(layout, thresholds: [focus], queries: queries, ambiguity: ambiguity, candidates: { candidates[$0] }, verified: verifyCached)
+            categoryScores.append(CategoryScore(category: category, pairwise: pairScore[0], cache: cacheScore[0]))
+        }
+
         if showErrors > 0 {
             var shown = 0
             for q in layout.queries.indices where shown < showErrors {
@@ -139,11 +176,17 @@ struct EvalSemanticCommand: AsyncParsableCommand {
                 var pairwise: [PairwiseScore]
                 var cache: [CacheModeScore]
                 var default_threshold: Double
+                var max_wrong: Double?
+                /// `null` when no threshold keeps to --max-wrong.
+                var operating_point: CacheModeScore?
+                var categories: [CategoryScore]
+                var categories_threshold: Double?
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let output = Output(model: model.modelIdentifier, verifiers: chosen.map(\.name),
-                                ambiguity_margin: ambiguity.margin, decisive_similarity: ambiguity.decisiveSimilarity, pairwise: pairwise, cache: cache, default_threshold: defaultThreshold)
+                                ambiguity_margin: ambiguity.margin, decisive_similarity: ambiguity.decisiveSimilarity, pairwise: pairwise, cache: cache, default_threshold: defaultThreshold,
+                                max_wrong: maxWrong, operating_point: operatingPoint, categories: categoryScores, categories_threshold: categoryScores.isEmpty ? nil : focus)
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
@@ -152,10 +195,43 @@ struct EvalSemanticCommand: AsyncParsableCommand {
         print(ambiguity.margin > 0
             ? String(format: "cache mode: a hit needs a lead of %.3f over the next verified candidate, below similarity %.3f", ambiguity.margin, ambiguity.decisiveSimilarity)
             : "cache mode: no ambiguity rule")
-        print("\npairwise     precision  recall   f1      fpr")
-        for s in pairwise { print(String(format: "  t=%.3f    %.3f      %.3f    %.3f   %.3f", s.threshold, s.precision, s.recall, s.f1, s.fpr)) }
-        print("\ncache mode   hit rate   precision  recall   f1      false-hit rate")
-        for s in cache { print(String(format: "  t=%.3f    %.3f      %.3f      %.3f    %.3f   %.3f", s.threshold, s.hit_rate, s.precision, s.recall, s.f1, s.false_hit_rate)) }
+        print("\n95% Wilson intervals in brackets")
+        print("pairwise     precision             recall                f1      fpr")
+        for s in pairwise {
+            print(String(format: "  t=%.3f    ", s.threshold) + Self.rate(s.precision, s.precision_ci) + "  " + Self.rate(s.recall, s.recall_ci)
+                + String(format: "  %.3f   ", s.f1) + Self.rate(s.fpr, s.fpr_ci))
+        }
+        print("\ncache mode   hit rate   precision             recall                f1      false-hit rate")
+        for s in cache {
+            print(String(format: "  t=%.3f    %.3f      ", s.threshold, s.hit_rate) + Self.rate(s.precision, s.precision_ci) + "  " + Self.rate(s.recall, s.recall_ci)
+                + String(format: "  %.3f   ", s.f1) + Self.rate(s.false_hit_rate, s.false_hit_rate_ci))
+        }
+        if let maxWrong {
+            if let point = operatingPoint {
+                print(String(format: "\n--max-wrong %.3f: threshold %.2f, %d hits of %d queries, false-hit rate ", maxWrong, point.threshold, point.hits, layout.queries.count)
+                    + Self.rate(point.false_hit_rate, point.false_hit_rate_ci)
+                    + String(format: " (%d of %d queries without a duplicate)", point.false_hits, point.without_duplicate))
+                if point.false_hit_rate_ci.high > maxWrong {
+                    print(String(format: "  the interval reaches %.3f: this data cannot show the budget is kept; more labelled traps would", point.false_hit_rate_ci.high))
+                }
+            } else {
+                print(String(format: "\n--max-wrong %.3f: no threshold scored keeps the false-hit rate that low on this data", maxWrong))
+            }
+        }
+        if !categoryScores.isEmpty {
+            print(String(format: "\nby category at t=%.2f    pairs  pairwise recall         pairwise fpr            cache false-hit rate", focus))
+            for row in categoryScores {
+                let name = row.category.count > 22 ? String(row.category.prefix(21)) + "…" : row.category.padding(toLength: 22, withPad: " ", startingAt: 0)
+                print("  " + name + String(format: "  %5d  ", row.pairwise.positives + row.pairwise.negatives)
+                    + Self.rate(row.pairwise.recall, row.pairwise.recall_ci) + "  " + Self.rate(row.pairwise.fpr, row.pairwise.fpr_ci)
+                    + "  " + Self.rate(row.cache.false_hit_rate, row.cache.false_hit_rate_ci))
+            }
+        }
+    }
+
+    /// `0.912 [0.830, 0.957]`.
+    static func rate(_ value: Double, _ interval: Interval) -> String {
+        String(format: "%.3f [%.3f, %.3f]", value, interval.low, interval.high)
     }
 
     func selectedAmbiguity() -> SemanticCache.Ambiguity {
